@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `peerkit` command. The TypeScript is compiled to dist/ by `npm install`
+// (the `prepare` script) or `npm run build`.
+import { existsSync } from 'node:fs';
+
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write('peerkit: not built yet: run `npm install` (or `npm run build`) in the peerkit folder first\n');
+  process.exit(1);
+}
+const { run } = await import(main.href);
+process.exitCode = await run(process.argv.slice(2));

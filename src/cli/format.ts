@@ -1,0 +1,30 @@
+/** Human-readable sizes in binary units, as BitTorrent clients show them. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  if (u === 0) return `${n} B`;
+  return `${v >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * Parse a size: plain bytes (`262144`) or with a unit (`256K`, `256KiB`,
+ * `1M`, `1MiB`, `4MB`): K/M/G are binary multiples, as piece lengths are.
+ */
+export function parseSize(s: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(s);
+  if (m === null) return undefined;
+  const exp = ' kmgt'.indexOf((m[2] ?? '').toLowerCase() || ' ');
+  const v = Number(m[1]) * 1024 ** exp;
+  return Number.isSafeInteger(v) ? v : undefined;
+}
+
+/** A two-column table of label and value lines. */
+export function table(rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}

@@ -1,0 +1,90 @@
+import { BencodeError } from '../bencode/index.js';
+import { MetainfoError } from '../metainfo/index.js';
+import { createCommand } from './commands/create.js';
+import { demoCommand } from './commands/demo.js';
+import { infoCommand } from './commands/info.js';
+import { UsageError } from './errors.js';
+import { VERSION } from './version.js';
+
+/*
+ * The `peerkit` command. Every failure is one line on stderr and a non-zero
+ * exit (1 for a failed operation, 2 for a usage mistake); a stack trace is
+ * printed only when PEERKIT_DEBUG is set.
+ */
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  run(args: readonly string[]): Promise<number>;
+}
+
+const commands: readonly Command[] = [createCommand, infoCommand, demoCommand];
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    `peerkit ${VERSION}: peer-to-peer file sharing (BitTorrent, DHT, search overlays)`,
+    '',
+    'Usage: peerkit <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `peerkit <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    // `peerkit info x.torrent | head` closes the pipe early: not an error.
+    if (e.code === 'EPIPE') process.exit(0);
+  });
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
+    process.stdout.write(`${topic?.usage ?? help()}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`peerkit ${VERSION}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  try {
+    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)} (try \`peerkit --help\`)`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${command.usage}\n`);
+      return 0;
+    }
+    return await command.run(rest);
+  } catch (e) {
+    return report(e, command);
+  }
+}
+
+function report(e: unknown, command: Command | undefined): number {
+  if (process.env['PEERKIT_DEBUG'] !== undefined && e instanceof Error) process.stderr.write(`${e.stack ?? e.message}\n`);
+  if (e instanceof UsageError) {
+    const hint = command !== undefined ? ` (see \`peerkit ${command.name} --help\`)` : '';
+    process.stderr.write(`peerkit: ${oneLine(e.message)}${hint}\n`);
+    return 2;
+  }
+  if (e instanceof MetainfoError || e instanceof BencodeError) {
+    process.stderr.write(`peerkit: ${oneLine(e.message)}\n`);
+    return 1;
+  }
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code === 'string' && typeof err.message === 'string') {
+    // A system error (ENOENT, EACCES, EEXIST...): its message already names the path.
+    process.stderr.write(`peerkit: ${oneLine(err.message)}\n`);
+    return 1;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`peerkit: unexpected error: ${oneLine(message)} (set PEERKIT_DEBUG=1 for details)\n`);
+  return 1;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}
