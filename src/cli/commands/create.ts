@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { autoPieceLength, createTorrent, formatMagnet, MetainfoError } from '../../metainfo/index.js';
@@ -65,6 +66,11 @@ export const createCommand: Command = {
     }
     const trackers = (values.tracker ?? []).map((t) => t.split(',').map((u) => u.trim()).filter((u) => u.length > 0));
 
+    // Refuse an existing output before hashing: hashing a large folder only
+    // to fail at the end would waste the user's time.
+    const output = resolve(values.output ?? `${values.name ?? basename(resolve(path))}.torrent`);
+    if (values.force !== true && existsSync(output)) throw new MetainfoError('io', `${output} already exists (use --force to overwrite)`);
+
     const bar = new ProgressBar('hashing');
     const created = await createTorrent(path, {
       trackers,
@@ -83,7 +89,6 @@ export const createCommand: Command = {
     bar.done();
 
     const m = created.metainfo;
-    const output = resolve(values.output ?? `${m.name}.torrent`);
     try {
       await writeFile(output, created.torrent, { flag: values.force === true ? 'w' : 'wx' });
     } catch (e) {
