@@ -27,6 +27,15 @@ export interface DecodeOptions {
   readonly maxDepth?: number;
   /** Maximum input size in bytes. @default 64 MiB */
   readonly maxSize?: number;
+  /**
+   * Maximum number of values (integers, strings, lists, dicts) in the input.
+   * A decoded value costs far more memory than its few encoded bytes (an
+   * empty string is 2 bytes on the wire, ~100 in the heap), so size alone
+   * does not bound memory. @default 1,000,000
+   */
+  readonly maxValues?: number;
+  /** Maximum length of a dictionary key in bytes. @default 1024 */
+  readonly maxKeyLength?: number;
 }
 
 export interface DecodedWithSpans {
@@ -42,6 +51,8 @@ export interface DecodedWithSpans {
 
 export const DEFAULT_MAX_DEPTH = 256;
 export const DEFAULT_MAX_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_VALUES = 1_000_000;
+export const DEFAULT_MAX_KEY_LENGTH = 1024;
 /** Integers longer than this many digits are refused (bigint parsing is not free). */
 const MAX_INTEGER_DIGITS = 256;
 /** A length prefix longer than this cannot be satisfied by any input we accept. */
@@ -88,6 +99,8 @@ class Decoder {
   private readonly buf: Uint8Array;
   private readonly strict: boolean;
   private readonly maxDepth: number;
+  private readonly maxKeyLength: number;
+  private valuesLeft: number;
   private readonly wantSpans: boolean;
 
   constructor(buf: Uint8Array, options: DecodeOptions, wantSpans: boolean) {
@@ -98,6 +111,8 @@ class Decoder {
     this.buf = buf;
     this.strict = options.strict ?? true;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxKeyLength = options.maxKeyLength ?? DEFAULT_MAX_KEY_LENGTH;
+    this.valuesLeft = options.maxValues ?? DEFAULT_MAX_VALUES;
     this.wantSpans = wantSpans;
   }
 
@@ -108,6 +123,7 @@ class Decoder {
   }
 
   value(depth: number): BValue {
+    if (--this.valuesLeft < 0) throw new BencodeError('too-large', 'too many values', this.pos);
     const c = this.peek();
     if (c === CH_I) return this.integer();
     if (c >= CH_0 && c <= CH_9) return this.bytes();
@@ -188,7 +204,8 @@ class Decoder {
   private bytes(): Uint8Array {
     const n = this.length();
     // A copy, so a decoded value never pins (or aliases) a large input buffer.
-    const out = this.buf.slice(this.pos, this.pos + n);
+    // Uint8Array's slice, not Buffer's: Buffer#slice returns a view.
+    const out = Uint8Array.prototype.slice.call(this.buf, this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
@@ -200,6 +217,7 @@ class Decoder {
       throw new BencodeError('unexpected-byte', `unexpected ${describe(c)}, dictionary keys are byte strings`, keyStart);
     }
     const n = this.length();
+    if (n > this.maxKeyLength) throw new BencodeError('string-too-long', `dictionary key longer than ${this.maxKeyLength} bytes`, keyStart);
     let key = '';
     // Chunked to stay clear of argument-count limits for long keys.
     for (let i = 0; i < n; i += 4096) {

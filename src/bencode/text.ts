@@ -4,8 +4,9 @@
  * the binary strings used as dictionary keys.
  */
 
-const utf8 = new TextDecoder('utf-8');
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: stripping it would make "\uFEFFa" and "a" the same name.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** UTF-8 bytes to text; invalid sequences become U+FFFD. */
@@ -20,6 +21,15 @@ export function textOrUndefined(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Bytes that are supposed to be UTF-8 (names in a .torrent) to text without
+ * losing information: valid UTF-8 as is; anything else byte for byte as
+ * latin1, so two different legacy-encoded names stay two different names.
+ */
+export function textLossless(bytes: Uint8Array): string {
+  return textOrUndefined(bytes) ?? binary(bytes);
 }
 
 /** Text to UTF-8 bytes. */

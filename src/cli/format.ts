@@ -23,8 +23,24 @@ export function parseSize(s: string): number | undefined {
   return Number.isSafeInteger(v) ? v : undefined;
 }
 
+/** `1 file`, `3 files`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Text from a torrent or a link, made safe to print on a terminal: control
+ * characters (which could move the cursor, clear the screen or set the
+ * title) and bidirectional overrides (which can disguise `exe.txt` as
+ * `txt.exe`) are shown as \u escapes.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A two-column table of label and value lines. */
 export function table(rows: readonly (readonly [string, string])[]): string {
-  const width = Math.max(...rows.map(([k]) => k.length));
+  const width = rows.reduce((w, [k]) => Math.max(w, k.length), 0);
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
 }

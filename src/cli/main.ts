@@ -41,9 +41,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(0);
   });
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) {
+    // `peerkit help create` is `peerkit create --help`.
+    return run([rest[0], '--help']);
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-    const topic = name === 'help' ? commands.find((c) => c.name === rest[0]) : undefined;
-    process.stdout.write(`${topic?.usage ?? help()}\n`);
+    process.stdout.write(`${help()}\n`);
     return 0;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
@@ -53,10 +56,6 @@ export async function run(argv: readonly string[]): Promise<number> {
   const command = commands.find((c) => c.name === name);
   try {
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)} (try \`peerkit --help\`)`);
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(`${command.usage}\n`);
-      return 0;
-    }
     return await command.run(rest);
   } catch (e) {
     return report(e, command);

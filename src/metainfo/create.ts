@@ -1,10 +1,10 @@
 import type { Stats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { encode, type BEncodable } from '../bencode/index.js';
+import { binary, encode, textOrUndefined, type BEncodable } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import { hashPieces, type HashOptions } from './hash-pool.js';
-import { parseTorrent, type Metainfo } from './parse.js';
+import { DEFAULT_MAX_TORRENT, MAX_FILES, parseTorrent, type Metainfo } from './parse.js';
 import { safeComponent } from './path.js';
 
 /*
@@ -37,6 +37,8 @@ export interface CreateOptions extends HashOptions {
   readonly createdBy?: string;
   /** `creation date`, seconds since the epoch. @default undefined (left out) */
   readonly creationDate?: number;
+  /** Absolute paths to leave out, such as the .torrent being written inside the folder. */
+  readonly exclude?: readonly string[];
 }
 
 export interface CreatedTorrent {
@@ -85,28 +87,39 @@ export function comparePaths(a: readonly string[], b: readonly string[]): number
  * The files a torrent of `root` holds, in torrent order. A single file gives
  * one entry with no components; symbolic links are followed, loops are not.
  */
-export async function collectFiles(root: string, options: { readonly skipHidden?: boolean } = {}): Promise<{ single: boolean; files: SourceFile[] }> {
+export async function collectFiles(
+  root: string,
+  options: { readonly skipHidden?: boolean; readonly exclude?: readonly string[] } = {},
+): Promise<{ single: boolean; files: SourceFile[] }> {
   const top = await statOrThrow(root);
   if (top.isFile()) return { single: true, files: [{ path: root, components: [], length: top.size }] };
   if (!top.isDirectory()) throw new MetainfoError('bad-value', `${root} is neither a file nor a folder`);
 
+  const exclude = new Set(options.exclude ?? []);
   const files: SourceFile[] = [];
   const visited = new Set<string>();
   const walk = async (dir: string, components: string[], id: string): Promise<void> => {
     if (visited.has(id)) return; // a symlink loop
     visited.add(id);
-    let entries: string[];
+    let raw: Buffer[];
     try {
-      entries = await readdir(dir);
+      raw = await readdir(dir, { encoding: 'buffer' });
     } catch (e) {
       throw ioError(e, dir);
     }
-    for (const entry of entries) {
+    for (const bytes of raw) {
+      // A torrent's names are UTF-8 (BEP 3). A name that is not cannot be
+      // written faithfully, and must not be dropped without a word either.
+      const entry = textOrUndefined(bytes);
+      if (entry === undefined) {
+        throw new MetainfoError('bad-value', `${join(dir, binary(bytes))}: the file name is not valid UTF-8; rename it or leave it out`);
+      }
       if (options.skipHidden === true && entry.startsWith('.')) continue;
       const full = join(dir, entry);
-      const st = await statOrThrow(full).catch((e: unknown) => {
+      if (exclude.has(full)) continue;
+      const st = await statOrThrow(full).catch(async (e: unknown) => {
         // A dangling symlink is skipped rather than failing the whole folder.
-        if (e instanceof MetainfoError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+        if (await isSymlink(full)) return undefined;
         throw e;
       });
       if (st === undefined) continue;
@@ -120,15 +133,37 @@ export async function collectFiles(root: string, options: { readonly skipHidden?
   return { single: false, files };
 }
 
+async function isSymlink(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Create a .torrent for the file or folder at `path`. */
 export async function createTorrent(path: string, options: CreateOptions = {}): Promise<CreatedTorrent> {
   const root = resolve(path);
   const name = safeComponent(options.name ?? basename(root), 'name');
-  const { single, files } = await collectFiles(root, options);
+  const { single, files } = await collectFiles(root, {
+    ...(options.skipHidden !== undefined && { skipHidden: options.skipHidden }),
+    ...(options.exclude !== undefined && { exclude: options.exclude.map((p) => resolve(p)) }),
+  });
+  if (files.length > MAX_FILES) throw new MetainfoError('bad-value', `${files.length} files: a torrent holds at most ${MAX_FILES}`);
   const total = files.reduce((n, f) => n + f.length, 0);
   if (total === 0) throw new MetainfoError('bad-value', `nothing to share: ${path} holds no data`);
   const pieceLength = options.pieceLength ?? autoPieceLength(total);
   checkPieceLength(pieceLength);
+  // Say so now, not after an hour of hashing, if the piece hashes alone would
+  // make a .torrent larger than clients (peerkit included) accept.
+  const pieceCount = Math.ceil(total / pieceLength);
+  if (pieceCount * 20 > DEFAULT_MAX_TORRENT - 1024 * 1024) {
+    let enough = pieceLength;
+    while (Math.ceil(total / enough) * 20 > DEFAULT_MAX_TORRENT - 1024 * 1024) enough *= 2;
+    throw new MetainfoError('bad-value', `${pieceCount} pieces would make the .torrent too large: use a piece length of at least ${enough}`, {
+      field: 'piece length',
+    });
+  }
   const trackers = (options.trackers ?? []).map((tier) => tier.map((u) => checkUrl(u, 'tracker', ['http:', 'https:', 'udp:', 'ws:', 'wss:']))).filter((t) => t.length > 0);
   const webSeeds = (options.webSeeds ?? []).map((u) => checkUrl(u, 'web seed', ['http:', 'https:', 'ftp:']));
 
@@ -160,7 +195,8 @@ export async function createTorrent(path: string, options: CreateOptions = {}): 
     info,
     'url-list': webSeeds.length > 0 ? webSeeds : undefined,
   });
-  return { torrent, metainfo: parseTorrent(torrent) };
+  // Parsing our own output checks it, and gives the caller the Metainfo.
+  return { torrent, metainfo: parseTorrent(torrent, { maxSize: Infinity }) };
 }
 
 function checkUrl(url: string, what: string, schemes: readonly string[]): string {

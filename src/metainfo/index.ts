@@ -1,6 +1,6 @@
 /** .torrent metainfo (BEP 3, 12, 19, 27, 47), magnet links (BEP 9, 53), creation and piece hashing. */
 export { MetainfoError, type MetainfoErrorCode } from './errors.js';
-export { parseTorrent, type Metainfo, type ParseOptions, type TorrentFile } from './parse.js';
+export { DEFAULT_MAX_TORRENT, MAX_FILES, parseTorrent, type Metainfo, type ParseOptions, type TorrentFile } from './parse.js';
 export { FileLayout, type FileSlice, type LayoutFile } from './layout.js';
 export { safeComponent, safePath } from './path.js';
 export {

@@ -74,8 +74,9 @@ export function parseMagnet(uri: string): Magnet {
       case 'xt': {
         const lower = value.toLowerCase();
         if (lower.startsWith('urn:btih:')) {
-          if (infoHash !== undefined) throw bad('more than one urn:btih infohash');
-          infoHash = parseBtih(value.slice(9));
+          const hash = parseBtih(value.slice(9));
+          if (infoHash !== undefined && Buffer.compare(infoHash, hash) !== 0) throw bad('two different urn:btih infohashes');
+          infoHash = hash;
         } else if (lower.startsWith('urn:btmh:')) {
           const hex = value.slice(9).toLowerCase();
           if (!/^1220[0-9a-f]{64}$/.test(hex)) throw bad('urn:btmh must be a SHA-256 multihash (1220 + 64 hex digits)');

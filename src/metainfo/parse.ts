@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BencodeError, decodeWithSpans, text, type BDict, type BValue } from '../bencode/index.js';
+import { BencodeError, decodeWithSpans, text, textLossless, type BDict, type BValue } from '../bencode/index.js';
 import { MetainfoError } from './errors.js';
 import { FileLayout } from './layout.js';
 import { safeComponent, safePath } from './path.js';
@@ -77,10 +77,19 @@ export interface ParseOptions {
   readonly maxPieceLength?: number;
 }
 
-const DEFAULT_MAX_TORRENT = 32 * 1024 * 1024;
+export const DEFAULT_MAX_TORRENT = 32 * 1024 * 1024;
 const DEFAULT_MAX_PIECE_LENGTH = 256 * 1024 * 1024;
-/** Enough for any real torrent; bounds the work a hostile one can cause. */
-const MAX_FILES = 1_000_000;
+/**
+ * Bounds on the work and memory a hostile torrent can cause, generous for
+ * real ones: values decoded (each costs ~100 bytes of heap; 2 million is
+ * libtorrent's default too), files, and
+ * components in one path.
+ */
+const MAX_VALUES = 2_000_000;
+export const MAX_FILES = 200_000;
+const MAX_PATH_COMPONENTS = 256;
+/** Dates beyond this cannot be shown (JavaScript's Date range). */
+const MAX_DATE_SECONDS = 8.64e12;
 
 /** Parse a .torrent file. Throws MetainfoError. */
 export function parseTorrent(bytes: Uint8Array, options: ParseOptions = {}): Metainfo {
@@ -92,7 +101,7 @@ export function parseTorrent(bytes: Uint8Array, options: ParseOptions = {}): Met
   try {
     // Lenient about key order only: real-world torrents are not always canonical,
     // and the infohash comes from the original bytes anyway.
-    decoded = decodeWithSpans(bytes, { strict: false, maxSize, maxDepth: 64 });
+    decoded = decodeWithSpans(bytes, { strict: false, maxSize, maxDepth: 64, maxValues: MAX_VALUES });
   } catch (e) {
     if (e instanceof BencodeError) {
       throw new MetainfoError('bencode', `not a valid .torrent: ${e.message}`, { offset: e.offset, cause: e });
@@ -106,7 +115,8 @@ export function parseTorrent(bytes: Uint8Array, options: ParseOptions = {}): Met
   if (info === undefined || span === undefined) throw new MetainfoError('missing-field', 'no info dictionary', { field: 'info' });
   if (!(info instanceof Map)) throw new MetainfoError('wrong-type', 'must be a dictionary', { field: 'info' });
 
-  const infoBytes = bytes.slice(span.start, span.end);
+  // Uint8Array's slice (a copy), not Buffer's (a view into the file).
+  const infoBytes = Uint8Array.prototype.slice.call(bytes, span.start, span.end);
   const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
   const warnings: string[] = [];
   const parsed = parseInfo(info, options.maxPieceLength ?? DEFAULT_MAX_PIECE_LENGTH);
@@ -119,7 +129,7 @@ export function parseTorrent(bytes: Uint8Array, options: ParseOptions = {}): Met
     urlList: parseUrlList(root.get('url-list'), warnings),
     comment: optionalText(root, 'comment', warnings),
     createdBy: optionalText(root, 'created by', warnings),
-    creationDate: optionalInteger(root, 'creation date', warnings),
+    creationDate: optionalDate(root, 'creation date', warnings),
     info,
     infoBytes,
     warnings,
@@ -166,6 +176,7 @@ function parseInfo(info: BDict, maxPieceLength: number): InfoFields {
     if (list.length === 0) throw new MetainfoError('bad-value', 'empty file list', { field: 'info.files' });
     if (list.length > MAX_FILES) throw new MetainfoError('bad-value', `more than ${MAX_FILES} files`, { field: 'info.files' });
     const seen = new Set<string>();
+    const realPaths: string[][] = [];
     for (let i = 0; i < list.length; i++) {
       const where = `info.files[${i}]`;
       const entry = list[i];
@@ -179,12 +190,15 @@ function parseInfo(info: BDict, maxPieceLength: number): InfoFields {
       // Padding files (BEP 47) are never written, and libtorrent names them
       // `.pad/<size>`, so several may share a path.
       if (!padding && seen.has(key)) throw new MetainfoError('bad-value', `file ${JSON.stringify(key)} is listed twice`, { field: `${where}.path` });
-      if (!padding) seen.add(key);
+      if (!padding) {
+        seen.add(key);
+        realPaths.push(path);
+      }
       files.push({ path, length, offset: total, padding });
       total += length;
       if (!Number.isSafeInteger(total)) throw new MetainfoError('bad-value', 'total size too large', { field: 'info.files' });
     }
-    checkFileFolderClash(seen);
+    checkFileFolderClash(realPaths);
   }
 
   if (total === 0) throw new MetainfoError('bad-value', 'the torrent holds no data', { field: 'info' });
@@ -212,28 +226,55 @@ function parseInfo(info: BDict, maxPieceLength: number): InfoFields {
   };
 }
 
-/** A file `a/b` and a file `a/b/c` cannot both exist on disk. */
-function checkFileFolderClash(paths: ReadonlySet<string>): void {
+/**
+ * A file `a/b` and a file `a/b/c` cannot both exist on disk. Checked with a
+ * tree of folders, one map per level, so the cost is linear in the total
+ * number of components (hashing every prefix string would be quadratic).
+ */
+function checkFileFolderClash(paths: readonly (readonly string[])[]): void {
+  interface Folder { readonly folders: Map<string, Folder>; readonly files: Set<string> }
+  const root: Folder = { folders: new Map(), files: new Set() };
+  const clash = (p: readonly string[], n: number): MetainfoError =>
+    new MetainfoError('bad-value', `${JSON.stringify(p.slice(0, n).join('/'))} is both a file and a folder`, { field: 'info.files' });
   for (const p of paths) {
-    let at = p.indexOf('/');
-    while (at !== -1) {
-      const folder = p.slice(0, at);
-      if (paths.has(folder)) throw new MetainfoError('bad-value', `${JSON.stringify(folder)} is both a file and a folder`, { field: 'info.files' });
-      at = p.indexOf('/', at + 1);
+    let at = root;
+    for (let i = 0; i < p.length - 1; i++) {
+      const c = p[i]!;
+      if (at.files.has(c)) throw clash(p, i + 1);
+      let next = at.folders.get(c);
+      if (next === undefined) at.folders.set(c, (next = { folders: new Map(), files: new Set() }));
+      at = next;
     }
+    const last = p[p.length - 1]!;
+    if (at.folders.has(last)) throw clash(p, p.length);
+    at.files.add(last);
   }
 }
 
 function pathField(entry: BDict, where: string): string[] {
   // BEP 3 says `path` is UTF-8; some creators add `path.utf-8` when `path` is in
-  // a legacy encoding, and that one is preferred when present and well-formed.
-  const value = entry.get('path.utf-8') ?? entry.get('path');
+  // a legacy encoding. That one is preferred when it is well-formed.
+  const utf8 = componentList(entry.get('path.utf-8'));
+  if (utf8 !== undefined) return utf8;
+  const value = entry.get('path');
   if (value === undefined) throw new MetainfoError('missing-field', 'missing', { field: `${where}.path` });
   if (!Array.isArray(value)) throw new MetainfoError('wrong-type', 'must be a list', { field: `${where}.path` });
+  if (value.length > MAX_PATH_COMPONENTS) throw new MetainfoError('unsafe-path', `more than ${MAX_PATH_COMPONENTS} components`, { field: `${where}.path` });
   return value.map((c, i) => {
     if (!(c instanceof Uint8Array)) throw new MetainfoError('wrong-type', 'must be a byte string', { field: `${where}.path[${i}]` });
-    return text(c);
+    return textLossless(c);
   });
+}
+
+/** A list of byte strings as text components, or undefined if it is not one. */
+function componentList(v: BValue | undefined): string[] | undefined {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_PATH_COMPONENTS) return undefined;
+  const out: string[] = [];
+  for (const c of v) {
+    if (!(c instanceof Uint8Array)) return undefined;
+    out.push(textLossless(c));
+  }
+  return out;
 }
 
 function integerField(dict: BDict, key: string, where: string): number {
@@ -245,10 +286,12 @@ function integerField(dict: BDict, key: string, where: string): number {
 }
 
 function utf8Field(dict: BDict, key: string, where: string): string {
-  const v = dict.get(`${key}.utf-8`) ?? dict.get(key);
+  const preferred = dict.get(`${key}.utf-8`);
+  if (preferred instanceof Uint8Array) return textLossless(preferred);
+  const v = dict.get(key);
   if (v === undefined) throw new MetainfoError('missing-field', 'missing', { field: `${where}.${key}` });
   if (!(v instanceof Uint8Array)) throw new MetainfoError('wrong-type', 'must be a byte string', { field: `${where}.${key}` });
-  return text(v);
+  return textLossless(v);
 }
 
 function optionalText(dict: BDict, key: string, warnings: string[]): string | undefined {
@@ -259,11 +302,11 @@ function optionalText(dict: BDict, key: string, warnings: string[]): string | un
   return undefined;
 }
 
-function optionalInteger(dict: BDict, key: string, warnings: string[]): number | undefined {
+function optionalDate(dict: BDict, key: string, warnings: string[]): number | undefined {
   const v = dict.get(key);
   if (v === undefined) return undefined;
-  if (typeof v === 'number') return v;
-  warnings.push(`ignored ${key}: not an integer`);
+  if (typeof v === 'number' && Math.abs(v) <= MAX_DATE_SECONDS) return v;
+  warnings.push(typeof v === 'number' || typeof v === 'bigint' ? `ignored ${key}: out of range` : `ignored ${key}: not an integer`);
   return undefined;
 }
 
@@ -279,7 +322,11 @@ function parseTrackers(root: BDict, warnings: string[]): string[][] {
   if (list !== undefined) {
     if (Array.isArray(list)) {
       for (const tier of list) {
-        const urls = Array.isArray(tier) ? tier.map(urlText).filter((u): u is string => u !== undefined) : [];
+        if (!Array.isArray(tier)) {
+          warnings.push('ignored an announce-list tier: not a list');
+          continue;
+        }
+        const urls = tier.map(urlText).filter((u): u is string => u !== undefined);
         if (urls.length > 0) tiers.push([...new Set(urls)]);
       }
     } else {

@@ -91,6 +91,19 @@ describe('bencode decode', () => {
     rejects(`i${'9'.repeat(300)}e`, 'integer-too-long', 1);
   });
 
+  it('bounds the number of values and the length of keys', () => {
+    rejects(`l${'0:'.repeat(11)}e`, 'too-large', 21, { maxValues: 11 });
+    assert.equal((decode(b(`l${'0:'.repeat(10)}e`), { maxValues: 11 }) as BValue[]).length, 10);
+    rejects(`d2000:${'k'.repeat(2000)}i1ee`, 'string-too-long', 1);
+  });
+
+  it('copies byte strings out of a Buffer input instead of aliasing it', () => {
+    const input = Buffer.from('l4:spame');
+    const v = decode(input) as Uint8Array[];
+    input[3] = 0x58;
+    assert.equal(text(v[0]!), 'spam');
+  });
+
   it('reports the exact bytes of a top-level value even when not canonical', () => {
     // The info dict here has unsorted keys: the span must cover the original bytes.
     const input = b('d4:infod1:zi1e1:ai2ee3:zzz0:e');

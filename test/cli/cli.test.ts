@@ -56,6 +56,47 @@ describe('peerkit create / info', () => {
     assert.equal((await peerkit(['create', src, '-o', out, '--force'])).code, 0);
   });
 
+  it('leaves its own output out when sharing the current folder', async () => {
+    const share = join(dir, 'share');
+    await mkdir(share);
+    await writeFile(join(share, 'data.bin'), bytesOf(5000));
+    const first = await peerkit(['create', '.'], { cwd: share });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /: 1 file, /);
+    const again = await peerkit(['create', '.', '--force'], { cwd: share });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /: 1 file, /);
+    assert.equal(parseTorrent(await readFile(join(share, 'share.torrent'))).files.length, 1);
+  });
+
+  it('writes the .torrent to stdout with -o -', async () => {
+    const src = join(dir, 'stdout.bin');
+    await writeFile(src, bytesOf(3000));
+    const r = await peerkit(['create', src, '-o', '-', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stderr) as { infoHash: string };
+    assert.equal(parseTorrent(Buffer.from(r.stdout, 'latin1')).length, 3000);
+    assert.match(report.infoHash, /^[0-9a-f]{40}$/);
+  });
+
+  it('escapes control characters from a torrent before printing them', async () => {
+    const { encode } = await import('../../src/bencode/index.js');
+    const { singleInfo } = await import('../metainfo/fixtures.js');
+    const path = join(dir, 'escape.torrent');
+    await writeFile(path, encode({ comment: 'hi\x1b[2J\x1b]0;owned\x07', info: singleInfo(bytesOf(10), 16384, 'evil\x1b[31m\u202etxt.exe') }));
+    const r = await peerkit(['info', path]);
+    assert.equal(r.code, 0, r.stderr);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout, /[\x1b\x07\u202e]/);
+    assert.match(r.stdout, /evil\\u001b\[31m\\u202etxt\.exe/);
+  });
+
+  it('treats --help after -- as an operand', async () => {
+    const r = await peerkit(['info', '--', '--help']);
+    assert.ok(isCleanFailure(r), r.stderr);
+    assert.match(r.stderr, /--help: no such file/);
+  });
+
   it('reads a magnet link', async () => {
     const r = await peerkit(['info', '--json', 'magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=x&tr=http%3A%2F%2Ft%2Fa']);
     assert.equal(r.code, 0, r.stderr);
@@ -71,7 +112,7 @@ describe('peerkit create / info', () => {
   });
 
   it('reports usage mistakes in one line with exit code 2', async () => {
-    for (const args of [['create'], ['create', 'a', 'b'], ['create', '--bogus', 'x'], ['create', 'x', '-l', 'big'], ['info'], ['frobnicate']]) {
+    for (const args of [['create'], ['create', 'a', 'b'], ['create', '--bogus', 'x'], ['create', 'x', '-l', 'big'], ['create', 'x', '-l', '1000'], ['info'], ['frobnicate'], ['help', 'frobnicate']]) {
       const r = await peerkit(args);
       assert.ok(isCleanFailure(r), `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.code, 2, args.join(' '));
@@ -80,12 +121,15 @@ describe('peerkit create / info', () => {
 
   it('reports failed operations in one line with exit code 1', async () => {
     await writeFile(join(dir, 'small.bin'), bytesOf(10));
+    await mkdir(join(dir, 'bad names'), { recursive: true });
+    await writeFile(Buffer.concat([Buffer.from(join(dir, 'bad names', 'x')), Buffer.from([0xff])]), 'x');
     for (const args of [
+      ['create', join(dir, 'bad names'), '-o', join(dir, 'bad.torrent')],
+      ['create', join(dir, 'small.bin'), '-o', join(dir, 'no', 'such', 'x.torrent')],
       ['info', join(dir, 'nope.torrent')],
       ['info', dir],
       ['info', 'magnet:?xt=urn:btih:zz'],
       ['create', join(dir, 'nope')],
-      ['create', join(dir, 'small.bin'), '-l', '1000', '-o', join(dir, 'x.torrent')],
       ['create', join(dir, 'small.bin'), '-t', 'localhost:80', '-o', join(dir, 'x.torrent')],
     ]) {
       const r = await peerkit(args);

@@ -26,6 +26,10 @@ describe('magnet links', () => {
     assert.equal(parseMagnet(`magnet:?xt=urn:btih:${b32.toLowerCase()}`).infoHashHex, HEX);
   });
 
+  it('accepts the same infohash given twice', () => {
+    assert.equal(parseMagnet(`magnet:?xt.1=urn:btih:${HEX}&xt.2=urn:btih:${HEX.toUpperCase()}`).infoHashHex, HEX);
+  });
+
   it('keeps a v2 infohash (urn:btmh) alongside', () => {
     const v2 = 'ab'.repeat(32);
     const m = parseMagnet(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:1220${v2}`);
@@ -62,7 +66,7 @@ describe('magnet links', () => {
       'magnet:?dn=x',
       'magnet:?xt=urn:btih:1234',
       `magnet:?xt=urn:btih:${HEX}1`,
-      `magnet:?xt=urn:btih:${HEX}&xt=urn:btih:${HEX}`,
+      `magnet:?xt=urn:btih:${HEX}&xt=urn:btih:${'0'.repeat(40)}`,
       `magnet:?xt=urn:btih:${HEX}&dn=%E0%A4%A`,
       `magnet:?xt=urn:btih:${HEX}&so=5-2`,
       `magnet:?xt=urn:btih:${HEX}&so=a`,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
+import type { BEncodable } from '../../src/bencode/index.js';
 import { MetainfoError, parseTorrent } from '../../src/metainfo/index.js';
 import { bytesOf, multiInfo, piecesOf, singleInfo, torrentBytes } from './fixtures.js';
 
@@ -100,7 +101,32 @@ describe('parseTorrent', () => {
   it('rejects duplicate files and a file that is also a folder', () => {
     const data = bytesOf(10);
     rejects(torrentBytes(multiInfo([{ path: ['a'], data }, { path: ['a'], data }])), 'bad-value', /twice/);
-    rejects(torrentBytes(multiInfo([{ path: ['a'], data }, { path: ['a', 'b'], data }])), 'bad-value', /both a file and a folder/);
+    rejects(torrentBytes(multiInfo([{ path: ['a'], data }, { path: ['a', 'b'], data }])), 'bad-value', /"a" is both a file and a folder/);
+    rejects(torrentBytes(multiInfo([{ path: ['x', 'a', 'b', 'c'], data }, { path: ['x', 'a', 'b'], data }])), 'bad-value', /"x\/a\/b" is both/);
+    rejects(torrentBytes(multiInfo([{ path: Array.from({ length: 300 }, () => 'd'), data }])), 'unsafe-path', /256/);
+  });
+
+  it('keeps names that are not UTF-8 distinct, and keeps a leading BOM', () => {
+    const data = bytesOf(10);
+    const info = multiInfo([{ path: ['x'], data }, { path: ['y'], data }, { path: ['a'], data }, { path: ['z'], data }]);
+    const files = info['files'] as { path: (string | Uint8Array)[] }[];
+    files[0]!.path = [new Uint8Array([0xff])];
+    files[1]!.path = [new Uint8Array([0xfe])];
+    files[3]!.path = [new Uint8Array([0xef, 0xbb, 0xbf, 0x61])];
+    const m = parseTorrent(torrentBytes(info));
+    assert.deepEqual(m.files.map((f) => f.path[0]), ['\xff', '\xfe', 'a', '\ufeffa']);
+  });
+
+  it('prefers path.utf-8 and name.utf-8, and falls back when they are malformed', () => {
+    const data = bytesOf(10);
+    const info: Record<string, BEncodable | undefined> = { ...multiInfo([{ path: ['legacy'], data }]), 'name.utf-8': 'Ünicode' };
+    (info['files'] as Record<string, unknown>[])[0]!['path.utf-8'] = ['Ü.txt'];
+    assert.deepEqual(parseTorrent(torrentBytes(info)).files[0]!.path, ['Ü.txt']);
+    assert.equal(parseTorrent(torrentBytes(info)).name, 'Ünicode');
+    (info['files'] as Record<string, unknown>[])[0]!['path.utf-8'] = 5;
+    const m = parseTorrent(torrentBytes({ ...info, 'name.utf-8': 7 }));
+    assert.deepEqual(m.files[0]!.path, ['legacy']);
+    assert.equal(m.name, 'folder');
   });
 
   it('validates pieces against the total length', () => {
@@ -143,6 +169,14 @@ describe('parseTorrent', () => {
     assert.equal(m.creationDate, undefined);
     assert.deepEqual(m.announceList, [['http://127.0.0.1:8000/announce']]);
     assert.equal(m.warnings.length, 3);
+    for (const date of [1e15, 2n ** 70n]) {
+      const far = parseTorrent(torrentBytes(singleInfo(bytesOf(10)), { 'creation date': date }));
+      assert.equal(far.creationDate, undefined);
+      assert.deepEqual(far.warnings, ['ignored creation date: out of range']);
+    }
+    const tiers = parseTorrent(torrentBytes(singleInfo(bytesOf(10)), { 'announce-list': ['http://a/', ['http://b/']] }));
+    assert.deepEqual(tiers.announceList, [['http://b/']]);
+    assert.equal(tiers.warnings.length, 1);
   });
 
   it('rejects input that is not bencode, or too large, with the offset', () => {

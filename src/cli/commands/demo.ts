@@ -29,7 +29,9 @@ export const demoCommand: Command = {
   summary: 'create and read back a sample torrent (what `npm start` runs)',
   usage,
   async run(args) {
-    const { values } = parseCommandLine(args, { keep: { type: 'boolean' } });
+    const parsed = parseCommandLine(args, { keep: { type: 'boolean' } }, usage);
+    if (parsed === undefined) return 0;
+    const { values } = parsed;
     const dir = await mkdtemp(join(tmpdir(), 'peerkit-demo-'));
     try {
       const root = join(dir, 'peerkit-sample');
@@ -54,7 +56,7 @@ export const demoCommand: Command = {
         `  infohash  ${m.infoHashHex}`,
         `  pieces    ${m.pieceCount} x ${formatBytes(m.pieceLength)} (SHA-1 of each, so every piece can be checked on arrival)`,
         '  files:',
-        ...m.files.map((f) => `    ${formatBytes(f.length).padStart(10)}  ${[m.name, ...f.path].join('/')}   (pieces ${piecesOf(m.layout.filePieces(m.files.indexOf(f)))})`),
+        ...m.files.map((f, i) => `    ${formatBytes(f.length).padStart(10)}  ${[m.name, ...f.path].join('/')}   (pieces ${piecesOf(m.layout.filePieces(i))})`),
         `  magnet    ${formatMagnet({ infoHash: m.infoHash, name: m.name, trackers: m.announceList.flat() })}`,
         '',
         'Try it on your own files:',

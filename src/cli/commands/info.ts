@@ -1,8 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { formatMagnet, isMagnet, MetainfoError, parseMagnet, parseTorrent, type Magnet, type Metainfo } from '../../metainfo/index.js';
+import { DEFAULT_MAX_TORRENT, formatMagnet, isMagnet, MetainfoError, parseMagnet, parseTorrent, type Magnet, type Metainfo } from '../../metainfo/index.js';
 import { parseCommandLine } from '../args.js';
 import { UsageError } from '../errors.js';
-import { formatBytes, table } from '../format.js';
+import { formatBytes, plural, printable, table } from '../format.js';
 import type { Command } from '../main.js';
 
 const usage = `Usage: peerkit info <file.torrent | magnet link> [--json]
@@ -13,15 +13,15 @@ trackers and infohash.
 Options:
       --json    print as JSON (for scripts)`;
 
-/** Refuse to read more than this from disk (the parser has the same limit). */
-const MAX_TORRENT_FILE = 32 * 1024 * 1024;
 
 export const infoCommand: Command = {
   name: 'info',
   summary: 'show the contents of a .torrent or magnet link',
   usage,
   async run(args) {
-    const { values, positionals } = parseCommandLine(args, { json: { type: 'boolean' } });
+    const parsed = parseCommandLine(args, { json: { type: 'boolean' } }, usage);
+    if (parsed === undefined) return 0;
+    const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the .torrent file or magnet link' : 'give exactly one .torrent or magnet link');
     const target = positionals[0]!;
     if (isMagnet(target)) {
@@ -40,7 +40,7 @@ async function readTorrentFile(path: string): Promise<Uint8Array> {
   try {
     const st = await stat(path);
     if (!st.isFile()) throw new MetainfoError('io', `${path} is not a file`);
-    if (st.size > MAX_TORRENT_FILE) throw new MetainfoError('bad-value', `${path} is ${formatBytes(st.size)}: too large for a .torrent`);
+    if (st.size > DEFAULT_MAX_TORRENT) throw new MetainfoError('bad-value', `${path} is ${formatBytes(st.size)}: too large for a .torrent`);
     return await readFile(path);
   } catch (e) {
     if (e instanceof MetainfoError) throw e;
@@ -75,24 +75,24 @@ function magnetOf(m: Metainfo): string {
 function torrentText(m: Metainfo): string {
   const files = m.files.filter((f) => !f.padding);
   const rows: [string, string][] = [
-    ['name', m.name],
+    ['name', printable(m.name)],
     ['infohash', m.infoHashHex],
     ['size', `${formatBytes(m.length)} (${m.length} bytes)`],
     ['pieces', `${m.pieceCount} x ${formatBytes(m.pieceLength)}`],
     ['private', m.private ? 'yes' : 'no'],
   ];
-  m.announceList.forEach((tier, i) => rows.push([i === 0 ? 'trackers' : '', tier.join(', ')]));
+  m.announceList.forEach((tier, i) => rows.push([i === 0 ? 'trackers' : '', printable(tier.join(', '))]));
   if (m.announceList.length === 0) rows.push(['trackers', '(none)']);
-  m.urlList.forEach((u, i) => rows.push([i === 0 ? 'web seeds' : '', u]));
-  if (m.createdBy !== undefined) rows.push(['created by', m.createdBy]);
+  m.urlList.forEach((u, i) => rows.push([i === 0 ? 'web seeds' : '', printable(u)]));
+  if (m.createdBy !== undefined) rows.push(['created by', printable(m.createdBy)]);
   if (m.creationDate !== undefined) rows.push(['created', new Date(m.creationDate * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')]);
-  if (m.comment !== undefined) rows.push(['comment', m.comment]);
-  if (m.source !== undefined) rows.push(['source', m.source]);
+  if (m.comment !== undefined) rows.push(['comment', printable(m.comment)]);
+  if (m.source !== undefined) rows.push(['source', printable(m.source)]);
   rows.push(['magnet', magnetOf(m)]);
   const sizes = files.map((f) => formatBytes(f.length));
-  const w = Math.max(...sizes.map((s) => s.length));
-  const list = files.map((f, i) => `  ${sizes[i]!.padStart(w)}  ${(m.multiFile ? [m.name, ...f.path] : f.path).join('/')}`);
-  return `${table(rows)}\nfiles (${files.length}):\n${list.join('\n')}`;
+  const w = sizes.reduce((n, s) => Math.max(n, s.length), 0);
+  const list = files.map((f, i) => `  ${sizes[i]!.padStart(w)}  ${printable((m.multiFile ? [m.name, ...f.path] : f.path).join('/'))}`);
+  return `${table(rows)}\n${plural(files.length, 'file')}:\n${list.join('\n')}`;
 }
 
 function magnetJson(m: Magnet) {
@@ -109,14 +109,14 @@ function magnetJson(m: Magnet) {
 
 function magnetText(m: Magnet): string {
   const rows: [string, string][] = [
-    ['name', m.name ?? '(not given: known once the metadata arrives from peers)'],
+    ['name', m.name !== undefined ? printable(m.name) : '(not given: known once the metadata arrives from peers)'],
     ['infohash', m.infoHashHex ?? '(none)'],
   ];
   if (m.infoHashV2Hex !== undefined) rows.push(['infohash v2', m.infoHashV2Hex]);
-  m.trackers.forEach((t, i) => rows.push([i === 0 ? 'trackers' : '', t]));
+  m.trackers.forEach((t, i) => rows.push([i === 0 ? 'trackers' : '', printable(t)]));
   if (m.trackers.length === 0) rows.push(['trackers', '(none)']);
-  m.webSeeds.forEach((u, i) => rows.push([i === 0 ? 'web seeds' : '', u]));
-  m.peers.forEach((p, i) => rows.push([i === 0 ? 'peers' : '', p]));
+  m.webSeeds.forEach((u, i) => rows.push([i === 0 ? 'web seeds' : '', printable(u)]));
+  m.peers.forEach((p, i) => rows.push([i === 0 ? 'peers' : '', printable(p)]));
   if (m.selectOnly.length > 0) rows.push(['select only', m.selectOnly.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`)).join(',')]);
   rows.push(['size', 'unknown until the metadata is fetched']);
   return table(rows);
