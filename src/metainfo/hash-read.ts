@@ -47,12 +47,12 @@ export class PieceHasher {
     return this.layout.pieceCount;
   }
 
-  /** Hash pieces `[first, first + count)` into `out` at `first * 20`. */
-  hashRange(first: number, count: number, out: Uint8Array): void {
+  /** Hash pieces `[first, first + count)` into `out` at `first * 20`; the bytes hashed. */
+  hashRange(first: number, count: number, out: Uint8Array): number {
     const { pieceLength, length } = this.layout;
     const start = first * pieceLength;
     const end = Math.min(length, (first + count) * pieceLength);
-    if (this.buffer.length < end - start) this.buffer = Buffer.allocUnsafe(end - start);
+    if (this.buffer.length < end - start) this.buffer = alignedBuffer(end - start);
     for (const slice of this.layout.streamSlices(start, end - start)) {
       this.readFully(slice.fileIndex, slice.fileOffset, slice.pieceOffset, slice.length);
     }
@@ -62,6 +62,7 @@ export class PieceHasher {
       const digest = createHash('sha1').update(this.buffer.subarray(from, to)).digest();
       out.set(digest, (first + i) * 20);
     }
+    return end - start;
   }
 
   close(): void {
@@ -107,6 +108,29 @@ export class PieceHasher {
     this.open.set(fileIndex, fd);
     return fd;
   }
+}
+
+// Node's types leave WebAssembly out (it is in the DOM library): the part used here.
+const wasm = (globalThis as { WebAssembly?: { Memory: new (d: { initial: number; maximum: number }) => { readonly buffer: ArrayBuffer } } }).WebAssembly;
+
+/**
+ * A read buffer that starts on a page boundary. The kernel copies from the
+ * page cache into it about twice as fast as into one that is 16 but not 32
+ * bytes aligned, which is what glibc's malloc gives a large block (an mmap'd
+ * block starts 16 bytes into its page), as in every fresh worker: ~0.075 s
+ * against ~0.14 s per GiB, nearly a tenth of the whole cost of hashing.
+ * WebAssembly memory is the one page-aligned allocation JavaScript can ask
+ * for; where it is missing (--jitless) or refused (a tight address-space
+ * limit), an ordinary buffer does the same job, slower.
+ */
+function alignedBuffer(size: number): Buffer {
+  const pages = Math.ceil(size / 65536);
+  try {
+    if (wasm !== undefined) return Buffer.from(new wasm.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
+  } catch {
+    // Refused: fall through to an ordinary buffer.
+  }
+  return Buffer.allocUnsafe(size);
 }
 
 function ioError(e: unknown, path: string): HashReadError {

@@ -2,10 +2,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { HashReadError, PieceHasher, type HashSource } from './hash-read.js';
 
 /*
- * A hashing worker. Workers take batches of pieces from a shared counter
- * (Atomics.add), so a slow disk region or a busy core never leaves the others
- * idle, and write the digests straight into a shared output buffer. They
- * report each finished batch so the caller can show progress.
+ * A hashing worker. Workers, and the calling thread beside them, take batches
+ * of pieces from a shared counter (Atomics.add), so a slow disk region or a
+ * busy core never leaves the others idle, and write the digests straight into
+ * a shared output buffer. They report each finished batch so the caller can
+ * show progress.
  */
 
 export interface HashWorkerData {
@@ -27,7 +28,6 @@ const port = parentPort!;
 const control = new Int32Array(data.control);
 const out = new Uint8Array(data.out);
 const hasher = new PieceHasher(data.files, data.pieceLength);
-const total = data.files.reduce((n, f) => n + f.length, 0);
 
 try {
   for (;;) {
@@ -35,8 +35,7 @@ try {
     const first = Atomics.add(control, 0, data.batch);
     if (first >= hasher.pieceCount) break;
     const count = Math.min(data.batch, hasher.pieceCount - first);
-    hasher.hashRange(first, count, out);
-    const bytes = Math.min(total, (first + count) * data.pieceLength) - first * data.pieceLength;
+    const bytes = hasher.hashRange(first, count, out);
     port.postMessage({ type: 'progress', pieces: count, bytes } satisfies HashWorkerMessage);
   }
   port.postMessage({ type: 'done' } satisfies HashWorkerMessage);
