@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The `peerkit` command. The TypeScript is compiled to dist/ by `npm install`
-// (the `prepare` script) or `npm run build`.
+// The `peerkit` command. `npm install` (the `prepare` script) or `npm run
+// build` compiles the TypeScript and bundles the CLI into dist/bin/.
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/src/cli/main.js', import.meta.url);
+const main = new URL('../dist/bin/peerkit.js', import.meta.url);
 if (!existsSync(main)) {
   process.stderr.write('peerkit: not built yet: run `npm install` (or `npm run build`) in the peerkit folder first\n');
   process.exit(1);
