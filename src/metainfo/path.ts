@@ -8,9 +8,11 @@ import { MetainfoError } from './errors.js';
  * the CLI) can join components without further thought.
  *
  * Rejected (the torrent is refused): empty components, `.` and `..`, NUL,
- * components longer than 255 bytes, an empty path.
- * Made safe: `/` and `\` inside a component become `_`, so a component can
- * never be split into several, or be absolute, by the filesystem.
+ * absolute paths (a component that starts with `/` or `\`, or with a drive
+ * such as `C:`), components longer than 255 bytes, an empty path.
+ * Made safe: `/` and `\` elsewhere inside a component become `_` (`AC/DC`
+ * becomes `AC_DC`), so a component can never be split into several by the
+ * filesystem.
  */
 
 const MAX_COMPONENT_BYTES = 255;
@@ -23,6 +25,9 @@ export function safeComponent(component: string, field: string): string {
     throw new MetainfoError('unsafe-path', `path component ${JSON.stringify(component)} is not allowed`, { field });
   }
   if (component.includes('\0')) throw new MetainfoError('unsafe-path', 'path component contains NUL', { field });
+  if (/^([/\\]|[A-Za-z]:)/.test(component)) {
+    throw new MetainfoError('unsafe-path', `absolute path ${JSON.stringify(component)} is not allowed`, { field });
+  }
   if (encoder.encode(component).length > MAX_COMPONENT_BYTES) {
     throw new MetainfoError('unsafe-path', `path component longer than ${MAX_COMPONENT_BYTES} bytes`, { field });
   }

@@ -40,6 +40,9 @@ export const hostileCorpus: readonly (readonly [string, Uint8Array])[] = [
   ['../ in a path', torrentBytes(multiInfo([{ path: ['..', '..', 'etc', 'cron.d', 'x'], data }]))],
   ['.. in the middle of a path', torrentBytes(multiInfo([{ path: ['a', '..', '..', 'x'], data }]))],
   ['name is ..', torrentBytes(singleInfo(data, 16384, '..'))],
+  ['absolute path', torrentBytes(multiInfo([{ path: ['/etc', 'cron.d', 'x'], data }]))],
+  ['absolute name', torrentBytes(singleInfo(data, 16384, '/etc/passwd'))],
+  ['Windows drive path', torrentBytes(multiInfo([{ path: ['C:\\Windows', 'x'], data }]))],
   ['empty path component', torrentBytes(multiInfo([{ path: ['a', '', 'b'], data }]))],
   ['NUL in a path', torrentBytes(multiInfo([{ path: ['a\0/../../x'], data }]))],
 ];

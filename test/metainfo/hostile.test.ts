@@ -10,7 +10,7 @@ function parsesOrMetainfoError(bytes: Uint8Array): void {
   try {
     const m = parseTorrent(bytes);
     // Whatever got through is safe to join under a download folder.
-    for (const f of m.files) for (const c of [m.name, ...f.path]) assert.ok(c !== '' && c !== '.' && c !== '..' && !/[/\\\0]/.test(c), c);
+    for (const f of m.files) for (const c of [m.name, ...f.path]) assert.ok(c !== '' && c !== '.' && c !== '..' && !/[/\\\0]/.test(c) && !/^[A-Za-z]:/.test(c), c);
   } catch (e) {
     if (!(e instanceof MetainfoError)) throw e;
   }

@@ -91,11 +91,20 @@ describe('parseTorrent', () => {
     rejects(torrentBytes(singleInfo(data, 16384, '')), 'unsafe-path');
   });
 
+  it('rejects absolute paths', () => {
+    const data = bytesOf(10);
+    rejects(torrentBytes(multiInfo([{ path: ['/etc', 'passwd'], data }])), 'unsafe-path', /absolute/);
+    rejects(torrentBytes(multiInfo([{ path: ['a', '\\Windows'], data }])), 'unsafe-path', /absolute/);
+    rejects(torrentBytes(multiInfo([{ path: ['C:', 'x'], data }])), 'unsafe-path', /absolute/);
+    rejects(torrentBytes(multiInfo([{ path: ['c:\\boot.ini'], data }])), 'unsafe-path', /absolute/);
+    rejects(torrentBytes(singleInfo(data, 16384, '/etc/passwd')), 'unsafe-path', /absolute/);
+  });
+
   it('makes separators inside a component safe', () => {
     const data = bytesOf(10);
-    const m = parseTorrent(torrentBytes(multiInfo([{ path: ['/etc/passwd'], data }, { path: ['..\\..\\boot.ini'], data }], 16384, '/abs')));
-    assert.equal(m.name, '_abs');
-    assert.deepEqual(m.files.map((f) => f.path), [['_etc_passwd'], ['.._.._boot.ini']]);
+    const m = parseTorrent(torrentBytes(multiInfo([{ path: ['AC/DC', 'x'], data }, { path: ['..\\..\\boot.ini'], data }], 16384, 'a/b')));
+    assert.equal(m.name, 'a_b');
+    assert.deepEqual(m.files.map((f) => f.path), [['AC_DC', 'x'], ['.._.._boot.ini']]);
   });
 
   it('rejects duplicate files and a file that is also a folder', () => {
