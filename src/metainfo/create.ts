@@ -145,15 +145,19 @@ async function isSymlink(path: string): Promise<boolean> {
 export async function createTorrent(path: string, options: CreateOptions = {}): Promise<CreatedTorrent> {
   const root = resolve(path);
   const name = safeComponent(options.name ?? basename(root), 'name');
+  // Everything that can be refused is refused before hashing, which can take minutes.
+  const trackers = (options.trackers ?? []).map((tier) => tier.map((u) => checkUrl(u, 'tracker', ['http:', 'https:', 'udp:', 'ws:', 'wss:']))).filter((t) => t.length > 0);
+  const webSeeds = (options.webSeeds ?? []).map((u) => checkUrl(u, 'web seed', ['http:', 'https:', 'ftp:']));
+  if (options.pieceLength !== undefined) checkPieceLength(options.pieceLength);
   const { single, files } = await collectFiles(root, {
     ...(options.skipHidden !== undefined && { skipHidden: options.skipHidden }),
     ...(options.exclude !== undefined && { exclude: options.exclude.map((p) => resolve(p)) }),
   });
   if (files.length > MAX_FILES) throw new MetainfoError('bad-value', `${files.length} files: a torrent holds at most ${MAX_FILES}`);
+  const paths = files.map((f) => f.components.map((c) => safeComponent(c, f.path)));
   const total = files.reduce((n, f) => n + f.length, 0);
   if (total === 0) throw new MetainfoError('bad-value', `nothing to share: ${path} holds no data`);
   const pieceLength = options.pieceLength ?? autoPieceLength(total);
-  checkPieceLength(pieceLength);
   // Say so now, not after an hour of hashing, if the piece hashes alone would
   // make a .torrent larger than clients (peerkit included) accept.
   const pieceCount = Math.ceil(total / pieceLength);
@@ -164,8 +168,6 @@ export async function createTorrent(path: string, options: CreateOptions = {}): 
       field: 'piece length',
     });
   }
-  const trackers = (options.trackers ?? []).map((tier) => tier.map((u) => checkUrl(u, 'tracker', ['http:', 'https:', 'udp:', 'ws:', 'wss:']))).filter((t) => t.length > 0);
-  const webSeeds = (options.webSeeds ?? []).map((u) => checkUrl(u, 'web seed', ['http:', 'https:', 'ftp:']));
 
   const hashOptions: HashOptions = {
     ...(options.workers !== undefined && { workers: options.workers }),
@@ -182,7 +184,7 @@ export async function createTorrent(path: string, options: CreateOptions = {}): 
     source: options.source,
   };
   if (single) info['length'] = total;
-  else info['files'] = files.map((f) => ({ length: f.length, path: f.components.map((c, i) => safeComponent(c, `files ${f.path} [${i}]`)) }));
+  else info['files'] = files.map((f, i) => ({ length: f.length, path: paths[i]! }));
 
   const flat = trackers.flat();
   const torrent = encode({
