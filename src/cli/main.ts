@@ -1,8 +1,10 @@
 import { BencodeError } from '../bencode/index.js';
 import { MetainfoError } from '../metainfo/index.js';
+import { TrackerError } from '../tracker/index.js';
 import { createCommand } from './commands/create.js';
 import { demoCommand } from './commands/demo.js';
 import { infoCommand } from './commands/info.js';
+import { trackerCommand } from './commands/tracker.js';
 import { UsageError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -19,7 +21,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [createCommand, infoCommand, demoCommand];
+const commands: readonly Command[] = [createCommand, infoCommand, trackerCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -69,7 +71,7 @@ function report(e: unknown, command: Command | undefined): number {
     process.stderr.write(`peerkit: ${oneLine(e.message)}${hint}\n`);
     return 2;
   }
-  if (e instanceof MetainfoError || e instanceof BencodeError) {
+  if (e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError) {
     process.stderr.write(`peerkit: ${oneLine(e.message)}\n`);
     return 1;
   }

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { bindUdp, realClock, systemRandom, type Clock, type DatagramSocket, type Random } from '../../net/index.js';
+import { httpHandler } from './http.js';
+import { Tracker, type TrackerOptions } from './tracker.js';
+import { UdpTrackerHandler } from './udp.js';
+
+/*
+ * A running tracker: the Tracker core behind an HTTP server and a UDP socket,
+ * with the clock that expires peers and measures the announce rate.
+ */
+
+export { Tracker, type Announce, type AnnounceReply, type TrackerOptions, type TrackerStats } from './tracker.js';
+export { UdpTrackerHandler } from './udp.js';
+export { encodeAnnounceReply, encodeFailure, encodeScrapeReply, parseAnnounce, parseQuery, parseScrape, percentDecode } from './http-codec.js';
+export { Swarm } from './swarm.js';
+
+export interface TrackerServerOptions extends TrackerOptions {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** TCP port for HTTP; 0 picks a free one; null turns HTTP off. @default 8000 */
+  readonly httpPort?: number | null | undefined;
+  /** UDP port; 0 picks a free one; null turns UDP off. @default 8000 */
+  readonly udpPort?: number | null | undefined;
+  /** Trust the `ip` parameter of announces (only behind a proxy you run). @default false */
+  readonly allowIpParam?: boolean;
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+export interface TrackerServer {
+  readonly tracker: Tracker;
+  /** The announce URLs, e.g. `http://127.0.0.1:8000/announce` and `udp://127.0.0.1:8000`. */
+  readonly httpUrl: string | undefined;
+  readonly udpUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+const EXPIRE_EVERY_MS = 60_000;
+const RATE_WINDOW_MS = 10_000;
+
+export async function startTrackerServer(options: TrackerServerOptions = {}): Promise<TrackerServer> {
+  const clock = options.clock ?? realClock;
+  const tracker = new Tracker(options.random ?? systemRandom(), options);
+  const host = options.host ?? '127.0.0.1';
+  const started = clock.now();
+
+  // Announce rate over the last RATE_WINDOW_MS, from two samples of the counter.
+  let sample = { at: started, announces: 0 };
+  let rate = 0;
+  const tick = (): void => {
+    const now = clock.now();
+    const { announces } = tracker.stats();
+    rate = ((announces - sample.announces) * 1000) / Math.max(1, now - sample.at);
+    sample = { at: now, announces };
+    timers.rate = clock.setTimer(RATE_WINDOW_MS, tick);
+  };
+  const expire = (): void => {
+    tracker.expire(clock.now());
+    timers.expire = clock.setTimer(EXPIRE_EVERY_MS, expire);
+  };
+  const timers = { rate: clock.setTimer(RATE_WINDOW_MS, tick), expire: clock.setTimer(EXPIRE_EVERY_MS, expire) };
+
+  let http: Server | undefined;
+  let httpUrl: string | undefined;
+  if (options.httpPort !== null) {
+    http = createServer(
+      { maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 30_000 },
+      httpHandler(tracker, {
+        now: () => clock.now(),
+        allowIpParam: options.allowIpParam === true,
+        extraStats: () => ({ announcesPerSecond: rate, uptimeSeconds: Math.floor((clock.now() - started) / 1000) }),
+      }),
+    );
+    // A client that sends garbage or vanishes mid-request loses its own connection, nothing more.
+    http.on('clientError', (_e, socket) => socket.destroy());
+    const server = http;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.httpPort ?? 8000, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (server.address() as AddressInfo).port;
+    httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/announce`;
+  }
+
+  let udp: DatagramSocket | undefined;
+  let udpUrl: string | undefined;
+  if (options.udpPort !== null) {
+    const socket = await bindUdp(host, options.udpPort ?? 8000);
+    const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true });
+    socket.onMessage((packet, from) => {
+      const reply = handler.handle(packet, from, clock.now());
+      if (reply !== undefined) socket.send(reply, from);
+    });
+    udp = socket;
+    udpUrl = `udp://${host.includes(':') ? `[${host}]` : host}:${socket.local.port}`;
+  }
+
+  return {
+    tracker,
+    httpUrl,
+    udpUrl,
+    async close() {
+      timers.rate.cancel();
+      timers.expire.cancel();
+      udp?.close();
+      if (http !== undefined) {
+        const server = http;
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import type { Random } from '../../net/index.js';
+
+/*
+ * The peers of one torrent, stored compactly: a tracker with a million peers
+ * must not hold a million objects.
+ *
+ * IPv4 peers (nearly all of them) live in two parallel typed arrays sorted by
+ * address, which makes lookup a binary search and an update in place:
+ *
+ *   keys[i]  Float64   ip * 65536 + port         (48 bits: exact in a double)
+ *   meta[i]  Uint16    bit 15: seeder; bits 0-14: minute last seen, mod 2^15
+ *
+ * 10 bytes per peer plus the arrays' spare capacity. The minute counter wraps
+ * after 22 days, far beyond any expiry time, so ages are computed modulo 2^15.
+ * Peer ids (20 bytes) are kept only once some client of this swarm asks for
+ * the non-compact, dictionary model (BEP 3), which modern clients never do.
+ *
+ * IPv6 peers are rare and live in a Map.
+ */
+
+export const SEEDER = 0x8000;
+const MINUTE_MASK = 0x7fff;
+
+export interface Peer6 {
+  readonly address: Uint8Array; // 16 bytes + port, as in peers6 (18 bytes)
+  seeder: boolean;
+  minute: number;
+  peerId: Uint8Array | undefined;
+}
+
+export class Swarm {
+  keys = new Float64Array(4);
+  meta = new Uint16Array(4);
+  peerIds: Uint8Array | undefined;
+  size = 0;
+  seeders = 0;
+  completed = 0;
+  readonly v6 = new Map<string, Peer6>();
+  seeders6 = 0;
+
+  get leechers(): number {
+    return this.size - this.seeders + (this.v6.size - this.seeders6);
+  }
+
+  get allSeeders(): number {
+    return this.seeders + this.seeders6;
+  }
+
+  get peerCount(): number {
+    return this.size + this.v6.size;
+  }
+
+  /** Index of `key`, or `-(insertion point) - 1` when absent. */
+  find(key: number): number {
+    let lo = 0;
+    let hi = this.size - 1;
+    const keys = this.keys;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = keys[mid]!;
+      if (k < key) lo = mid + 1;
+      else if (k > key) hi = mid - 1;
+      else return mid;
+    }
+    return -lo - 1;
+  }
+
+  /**
+   * Record an announce. Returns whether the peer was a seeder before
+   * (undefined when it is new), so the caller can count completions once.
+   */
+  upsert(key: number, seeder: boolean, minute: number, peerId: Uint8Array | undefined): boolean | undefined {
+    const m = (seeder ? SEEDER : 0) | (minute & MINUTE_MASK);
+    let i = this.find(key);
+    let was: boolean | undefined;
+    if (i >= 0) {
+      was = (this.meta[i]! & SEEDER) !== 0;
+      if (was !== seeder) this.seeders += seeder ? 1 : -1;
+    } else {
+      i = -i - 1;
+      this.insertAt(i, key);
+      if (seeder) this.seeders++;
+    }
+    this.meta[i] = m;
+    if (peerId !== undefined && this.peerIds !== undefined) this.peerIds.set(peerId, i * 20);
+    return was;
+  }
+
+  remove(key: number): void {
+    const i = this.find(key);
+    if (i < 0) return;
+    if ((this.meta[i]! & SEEDER) !== 0) this.seeders--;
+    this.keys.copyWithin(i, i + 1, this.size);
+    this.meta.copyWithin(i, i + 1, this.size);
+    this.peerIds?.copyWithin(i * 20, (i + 1) * 20, this.size * 20);
+    this.size--;
+  }
+
+  /** Start keeping peer ids (for the dictionary model); unknown ones read as zeros until the peer re-announces. */
+  keepPeerIds(): void {
+    if (this.peerIds === undefined) this.peerIds = new Uint8Array(this.keys.length * 20);
+  }
+
+  /** Drop peers last seen more than `maxAge` minutes before `minute`. Returns how many went. */
+  expire(minute: number, maxAge: number): number {
+    let w = 0;
+    const before = this.size + this.v6.size;
+    for (let r = 0; r < this.size; r++) {
+      const m = this.meta[r]!;
+      if (((minute - m) & MINUTE_MASK) > maxAge) {
+        if ((m & SEEDER) !== 0) this.seeders--;
+        continue;
+      }
+      if (w !== r) {
+        this.keys[w] = this.keys[r]!;
+        this.meta[w] = m;
+        this.peerIds?.copyWithin(w * 20, r * 20, r * 20 + 20);
+      }
+      w++;
+    }
+    this.size = w;
+    for (const [k, p] of this.v6) {
+      if (((minute - p.minute) & MINUTE_MASK) > maxAge) {
+        if (p.seeder) this.seeders6--;
+        this.v6.delete(k);
+      }
+    }
+    this.shrink();
+    return before - this.size - this.v6.size;
+  }
+
+  /**
+   * Up to `want` random IPv4 peer indices, leaving out `exclude` (the
+   * requester's own index) and, when `leechersOnly`, the seeders. Random
+   * probes first (cheap for large swarms), then a scan from a random start
+   * when the swarm is small or mostly filtered out.
+   */
+  sample(want: number, exclude: number, leechersOnly: boolean, random: Random): number[] {
+    const out: number[] = [];
+    const n = this.size;
+    if (want <= 0 || n === 0) return out;
+    const ok = (i: number): boolean => i !== exclude && (!leechersOnly || (this.meta[i]! & SEEDER) === 0);
+    if (n > want * 4) {
+      const seen = new Set<number>();
+      for (let tries = 0; tries < want * 3 && out.length < want; tries++) {
+        const i = Math.floor(random() * n);
+        if (seen.has(i)) continue;
+        seen.add(i);
+        if (ok(i)) out.push(i);
+      }
+      if (out.length === want) return out;
+      const start = Math.floor(random() * n);
+      for (let k = 0; k < n && out.length < want; k++) {
+        const i = (start + k) % n;
+        if (!seen.has(i) && ok(i)) out.push(i);
+      }
+      return out;
+    }
+    const start = Math.floor(random() * n);
+    for (let k = 0; k < n && out.length < want; k++) {
+      const i = (start + k) % n;
+      if (ok(i)) out.push(i);
+    }
+    return out;
+  }
+
+  private insertAt(i: number, key: number): void {
+    if (this.size === this.keys.length) this.grow();
+    this.keys.copyWithin(i + 1, i, this.size);
+    this.meta.copyWithin(i + 1, i, this.size);
+    this.peerIds?.copyWithin((i + 1) * 20, i * 20, this.size * 20);
+    this.keys[i] = key;
+    this.meta[i] = 0;
+    this.peerIds?.fill(0, i * 20, i * 20 + 20);
+    this.size++;
+  }
+
+  /** Grow by a quarter (not double): spare capacity is memory too. */
+  private grow(): void {
+    this.resize(Math.max(8, Math.ceil(this.keys.length * 1.25)));
+  }
+
+  private shrink(): void {
+    if (this.keys.length > 16 && this.size < this.keys.length / 2) this.resize(Math.max(4, Math.ceil(this.size * 1.25)));
+  }
+
+  private resize(capacity: number): void {
+    const keys = new Float64Array(capacity);
+    keys.set(this.keys.subarray(0, this.size));
+    const meta = new Uint16Array(capacity);
+    meta.set(this.meta.subarray(0, this.size));
+    this.keys = keys;
+    this.meta = meta;
+    if (this.peerIds !== undefined) {
+      const ids = new Uint8Array(capacity * 20);
+      ids.set(this.peerIds.subarray(0, this.size * 20));
+      this.peerIds = ids;
+    }
+  }
+}

@@ -1,0 +1,259 @@
+import { TrackerError } from './errors.js';
+
+/*
+ * The UDP tracker protocol (BEP 15). Big-endian throughout.
+ *
+ *   connect    request  <protocol_id=0x41727101980:8><action=0:4><transaction_id:4>
+ *              response <action=0:4><transaction_id:4><connection_id:8>
+ *   announce   request  <connection_id:8><action=1:4><transaction_id:4><info_hash:20>
+ *                       <peer_id:20><downloaded:8><left:8><uploaded:8><event:4>
+ *                       <ip:4><key:4><num_want:4><port:2>          (98 bytes; BEP 41
+ *                       options may follow and are ignored)
+ *              response <action=1:4><transaction_id:4><interval:4><leechers:4>
+ *                       <seeders:4> then <ip:4><port:2> per IPv4 peer, or
+ *                       <ip:16><port:2> per IPv6 peer (when asked over IPv6)
+ *   scrape     request  <connection_id:8><action=2:4><transaction_id:4><info_hash:20>...
+ *              response <action=2:4><transaction_id:4> then per hash
+ *                       <seeders:4><completed:4><leechers:4>
+ *   error      response <action=3:4><transaction_id:4><message>
+ */
+
+export const PROTOCOL_ID = 0x41727101980n;
+export const Action = { connect: 0, announce: 1, scrape: 2, error: 3 } as const;
+/** BEP 15 event codes. */
+export const UdpEvent = { none: 0, completed: 1, started: 2, stopped: 3 } as const;
+export type AnnounceEvent = 'none' | 'completed' | 'started' | 'stopped';
+const EVENT_NAMES: readonly AnnounceEvent[] = ['none', 'completed', 'started', 'stopped'];
+
+/** More info hashes than this do not fit a scrape in one ~1,000-byte packet (BEP 15). */
+export const MAX_SCRAPE_HASHES = 74;
+/** Largest datagram either side accepts: a reply with 200 IPv6 peers fits. */
+export const MAX_PACKET = 4096;
+
+export interface ConnectRequest {
+  readonly action: 'connect';
+  readonly transactionId: number;
+}
+export interface AnnounceRequest {
+  readonly action: 'announce';
+  readonly connectionId: bigint;
+  readonly transactionId: number;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly downloaded: bigint;
+  readonly left: bigint;
+  readonly uploaded: bigint;
+  readonly event: AnnounceEvent;
+  /** 0 means "the address the packet came from". */
+  readonly ip: number;
+  readonly key: number;
+  /** -1 means "the tracker's default". */
+  readonly numWant: number;
+  readonly port: number;
+}
+export interface ScrapeRequest {
+  readonly action: 'scrape';
+  readonly connectionId: bigint;
+  readonly transactionId: number;
+  readonly infoHashes: readonly Uint8Array[];
+}
+export type UdpRequest = ConnectRequest | AnnounceRequest | ScrapeRequest;
+
+export interface ScrapeCounts {
+  readonly seeders: number;
+  readonly completed: number;
+  readonly leechers: number;
+}
+export interface ConnectResponse {
+  readonly action: 'connect';
+  readonly transactionId: number;
+  readonly connectionId: bigint;
+}
+export interface AnnounceResponse {
+  readonly action: 'announce';
+  readonly transactionId: number;
+  readonly interval: number;
+  readonly leechers: number;
+  readonly seeders: number;
+  /** Compact peers: 6 bytes each (IPv4) or 18 bytes each (IPv6). */
+  readonly peers: Uint8Array;
+}
+export interface ScrapeResponse {
+  readonly action: 'scrape';
+  readonly transactionId: number;
+  readonly files: readonly ScrapeCounts[];
+}
+export interface ErrorResponse {
+  readonly action: 'error';
+  readonly transactionId: number;
+  readonly message: string;
+}
+export type UdpResponse = ConnectResponse | AnnounceResponse | ScrapeResponse | ErrorResponse;
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function short(what: string, need: number, got: number): TrackerError {
+  return new TrackerError('malformed', `${what} packet of ${got} bytes, need at least ${need}`, got);
+}
+
+/** Decode a packet a client sent to a tracker. Throws TrackerError. */
+export function decodeRequest(packet: Uint8Array): UdpRequest {
+  if (packet.length < 16) throw short('request', 16, packet.length);
+  if (packet.length > MAX_PACKET) throw new TrackerError('malformed', `request of ${packet.length} bytes is too large`, MAX_PACKET);
+  const v = view(packet);
+  const action = v.getUint32(8);
+  const transactionId = v.getUint32(12);
+  if (action === Action.connect) {
+    if (v.getBigUint64(0) !== PROTOCOL_ID) throw new TrackerError('malformed', 'wrong protocol id in connect', 0);
+    return { action: 'connect', transactionId };
+  }
+  const connectionId = v.getBigUint64(0);
+  if (action === Action.announce) {
+    if (packet.length < 98) throw short('announce', 98, packet.length);
+    const event = EVENT_NAMES[v.getUint32(80)];
+    if (event === undefined) throw new TrackerError('malformed', `unknown announce event ${v.getUint32(80)}`, 80);
+    return {
+      action: 'announce',
+      connectionId,
+      transactionId,
+      infoHash: packet.slice(16, 36),
+      peerId: packet.slice(36, 56),
+      downloaded: v.getBigInt64(56),
+      left: v.getBigInt64(64),
+      uploaded: v.getBigInt64(72),
+      event,
+      ip: v.getUint32(84),
+      key: v.getUint32(88),
+      numWant: v.getInt32(92),
+      port: v.getUint16(96),
+    };
+  }
+  if (action === Action.scrape) {
+    const n = (packet.length - 16) / 20;
+    if (!Number.isInteger(n) || n < 1) throw new TrackerError('malformed', 'scrape must carry whole 20-byte info hashes', 16);
+    if (n > MAX_SCRAPE_HASHES) throw new TrackerError('malformed', `scrape of ${n} info hashes, at most ${MAX_SCRAPE_HASHES}`, 16);
+    const infoHashes: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) infoHashes.push(packet.slice(16 + i * 20, 36 + i * 20));
+    return { action: 'scrape', connectionId, transactionId, infoHashes };
+  }
+  throw new TrackerError('malformed', `unknown action ${action}`, 8);
+}
+
+/** Encode a client's request. */
+export function encodeRequest(r: UdpRequest): Uint8Array {
+  if (r.action === 'connect') {
+    const out = new Uint8Array(16);
+    const v = view(out);
+    v.setBigUint64(0, PROTOCOL_ID);
+    v.setUint32(8, Action.connect);
+    v.setUint32(12, r.transactionId);
+    return out;
+  }
+  if (r.action === 'announce') {
+    const out = new Uint8Array(98);
+    const v = view(out);
+    v.setBigUint64(0, r.connectionId);
+    v.setUint32(8, Action.announce);
+    v.setUint32(12, r.transactionId);
+    out.set(r.infoHash, 16);
+    out.set(r.peerId, 36);
+    v.setBigInt64(56, r.downloaded);
+    v.setBigInt64(64, r.left);
+    v.setBigInt64(72, r.uploaded);
+    v.setUint32(80, UdpEvent[r.event]);
+    v.setUint32(84, r.ip);
+    v.setUint32(88, r.key);
+    v.setInt32(92, r.numWant);
+    v.setUint16(96, r.port);
+    return out;
+  }
+  const out = new Uint8Array(16 + 20 * r.infoHashes.length);
+  const v = view(out);
+  v.setBigUint64(0, r.connectionId);
+  v.setUint32(8, Action.scrape);
+  v.setUint32(12, r.transactionId);
+  r.infoHashes.forEach((h, i) => out.set(h, 16 + i * 20));
+  return out;
+}
+
+/** Encode a tracker's response. */
+export function encodeResponse(r: UdpResponse): Uint8Array {
+  switch (r.action) {
+    case 'connect': {
+      const out = new Uint8Array(16);
+      const v = view(out);
+      v.setUint32(0, Action.connect);
+      v.setUint32(4, r.transactionId);
+      v.setBigUint64(8, r.connectionId);
+      return out;
+    }
+    case 'announce': {
+      const out = new Uint8Array(20 + r.peers.length);
+      const v = view(out);
+      v.setUint32(0, Action.announce);
+      v.setUint32(4, r.transactionId);
+      v.setUint32(8, r.interval);
+      v.setUint32(12, r.leechers);
+      v.setUint32(16, r.seeders);
+      out.set(r.peers, 20);
+      return out;
+    }
+    case 'scrape': {
+      const out = new Uint8Array(8 + 12 * r.files.length);
+      const v = view(out);
+      v.setUint32(0, Action.scrape);
+      v.setUint32(4, r.transactionId);
+      r.files.forEach((f, i) => {
+        v.setUint32(8 + i * 12, f.seeders);
+        v.setUint32(12 + i * 12, f.completed);
+        v.setUint32(16 + i * 12, f.leechers);
+      });
+      return out;
+    }
+    case 'error': {
+      const message = new TextEncoder().encode(r.message);
+      const out = new Uint8Array(8 + message.length);
+      const v = view(out);
+      v.setUint32(0, Action.error);
+      v.setUint32(4, r.transactionId);
+      out.set(message, 8);
+      return out;
+    }
+  }
+}
+
+/**
+ * Decode a tracker's response. `peerLength` is 6 for a tracker reached over
+ * IPv4 and 18 over IPv6 (BEP 15 sizes peers by the transport). Throws TrackerError.
+ */
+export function decodeResponse(packet: Uint8Array, peerLength: 6 | 18 = 6): UdpResponse {
+  if (packet.length < 8) throw short('response', 8, packet.length);
+  if (packet.length > MAX_PACKET * 4) throw new TrackerError('malformed', `response of ${packet.length} bytes is too large`, 0);
+  const v = view(packet);
+  const action = v.getUint32(0);
+  const transactionId = v.getUint32(4);
+  switch (action) {
+    case Action.connect:
+      if (packet.length < 16) throw short('connect response', 16, packet.length);
+      return { action: 'connect', transactionId, connectionId: v.getBigUint64(8) };
+    case Action.announce: {
+      if (packet.length < 20) throw short('announce response', 20, packet.length);
+      const body = packet.length - 20;
+      // A trailing partial entry is dropped rather than failing the announce.
+      const peers = packet.slice(20, 20 + body - (body % peerLength));
+      return { action: 'announce', transactionId, interval: v.getUint32(8), leechers: v.getUint32(12), seeders: v.getUint32(16), peers };
+    }
+    case Action.scrape: {
+      const n = Math.floor((packet.length - 8) / 12);
+      const files: ScrapeCounts[] = [];
+      for (let i = 0; i < n; i++) files.push({ seeders: v.getUint32(8 + i * 12), completed: v.getUint32(12 + i * 12), leechers: v.getUint32(16 + i * 12) });
+      return { action: 'scrape', transactionId, files };
+    }
+    case Action.error:
+      return { action: 'error', transactionId, message: new TextDecoder().decode(packet.subarray(8, 8 + 1024)) };
+    default:
+      throw new TrackerError('malformed', `unknown action ${action}`, 0);
+  }
+}
