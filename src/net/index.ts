@@ -1,0 +1,4 @@
+/** I/O ports (DESIGN.md): the clock and the network, real implementations (the simulated ones come with the lab). */
+export { ManualClock, realClock, type Clock, type Timer } from './clock.js';
+export { bindUdp, type DatagramSocket, type Endpoint } from './datagram.js';
+export { seededRandom, systemRandom, type Random } from './random.js';
