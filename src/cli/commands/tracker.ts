@@ -44,10 +44,14 @@ export const trackerCommand: Command = {
     if (!Number.isInteger(interval) || interval < 1 || interval > 86_400) throw new UsageError('--interval must be a whole number of seconds from 1 to 86400');
     const allowList = values['allow-list'] === undefined ? undefined : await readAllowList(values['allow-list']);
 
+    const httpPort = port(values['http-port'], '--http-port');
+    const udpPort = port(values['udp-port'], '--udp-port');
+    if (httpPort === null && udpPort === null) throw new UsageError('both HTTP and UDP are off: nothing to serve');
+
     const server = await startTrackerServer({
       host: values.host ?? '127.0.0.1',
-      httpPort: port(values['http-port'], '--http-port'),
-      udpPort: port(values['udp-port'], '--udp-port'),
+      httpPort,
+      udpPort,
       interval,
       allowIpParam: values['allow-ip-param'] === true,
       ...(allowList !== undefined && { allowList }),
@@ -56,7 +60,6 @@ export const trackerCommand: Command = {
       if (e.code === 'EADDRNOTAVAIL') throw new MetainfoError('io', `cannot listen on ${values.host ?? '127.0.0.1'}: no such local address`);
       throw e;
     });
-    if (server.httpUrl === undefined && server.udpUrl === undefined) throw new UsageError('both HTTP and UDP are off: nothing to serve');
     const lines = ['peerkit tracker running'];
     if (server.httpUrl !== undefined) lines.push(`  announce  ${server.httpUrl}`, `  stats     ${server.httpUrl.replace(/announce$/, 'stats')}`);
     if (server.udpUrl !== undefined) lines.push(`  announce  ${server.udpUrl}`);
