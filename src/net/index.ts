@@ -2,3 +2,4 @@
 export { ManualClock, realClock, type Clock, type Timer } from './clock.js';
 export { bindUdp, type DatagramSocket, type Endpoint } from './datagram.js';
 export { seededRandom, systemRandom, type Random } from './random.js';
+export { createHttpGet, HttpError, httpGet, type HttpErrorCode, type HttpGet, type HttpGetInit, type HttpGetOptions, type HttpResponse } from './http.js';
