@@ -89,7 +89,13 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
   let udp: DatagramSocket | undefined;
   let udpUrl: string | undefined;
   if (options.udpPort !== null) {
-    const socket = await bindUdp(host, options.udpPort ?? 8000);
+    const socket = await bindUdp(host, options.udpPort ?? 8000).catch((e: unknown) => {
+      // A failed start must not leave the HTTP side listening (which keeps the process alive).
+      timers.rate.cancel();
+      timers.expire.cancel();
+      http?.close();
+      throw e;
+    });
     const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true });
     socket.onMessage((packet, from) => {
       const reply = handler.handle(packet, from, clock.now());

@@ -131,35 +131,70 @@ export class Swarm {
 
   /**
    * Up to `want` random IPv4 peer indices, leaving out `exclude` (the
-   * requester's own index) and, when `leechersOnly`, the seeders. Random
-   * probes first (cheap for large swarms), then a scan from a random start
-   * when the swarm is small or mostly filtered out.
+   * requester's own index) and, when `leechersOnly`, the seeders.
+   *
+   * A large swarm is cut into `want` equal strata and one peer is drawn from
+   * each, starting at a random offset (opentracker does the same): distinct
+   * peers without a set of those already taken, and one draw per peer. The
+   * draws come from a xorshift32 seeded by a single call to `random`, so a
+   * seeded source still makes the choice repeatable, while the (BigInt,
+   * ~100 ns) injected generator is called once per announce, not once per
+   * peer: that call used to be half of an announce's cost.
+   *
+   * A small swarm (up to four peers per stratum: the reply is a good part
+   * of it anyway), or one where the eligible peers are few (a seeder asking
+   * in a swarm of seeders, where strata would mostly miss), is scanned from
+   * a random start instead, as before.
    */
   sample(want: number, exclude: number, leechersOnly: boolean, random: Random): number[] {
     const out: number[] = [];
     const n = this.size;
-    if (want <= 0 || n === 0) return out;
-    const ok = (i: number): boolean => i !== exclude && (!leechersOnly || (this.meta[i]! & SEEDER) === 0);
-    if (n > want * 4) {
-      const seen = new Set<number>();
-      for (let tries = 0; tries < want * 3 && out.length < want; tries++) {
-        const i = Math.floor(random() * n);
-        if (seen.has(i)) continue;
-        seen.add(i);
-        if (ok(i)) out.push(i);
+    const eligible = leechersOnly ? n - this.seeders : n;
+    if (want <= 0 || eligible === 0) return out;
+    const meta = this.meta;
+    const seed = random();
+    const start = Math.floor(seed * n);
+    let x = (seed * 0x1_0000_0000) | 0 || 0x9e3779b9; // xorshift32 state, never 0
+    if (n > want * 4 && eligible * 2 >= n) {
+      // The k-th stratum ends at floor(k * n / want): widths differ by at most one.
+      let lo = 0;
+      // Picks owed by earlier strata that held no eligible peer, taken from the next ones.
+      let owed = 0;
+      for (let k = 1; k <= want; k++) {
+        const hi = Math.floor((k * n) / want);
+        const width = hi - lo; // at least 4
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        // Scaled, not x % width: a modulo of a uint32 above 2^31 is a slow float fmod.
+        let j = width < 0x10000 ? ((x >>> 16) * width) >>> 16 : Math.floor((x >>> 0) * (width / 0x1_0000_0000));
+        // The drawn peer (or the next eligible ones, cyclically within the stratum).
+        let need = 1 + owed;
+        for (let t = 0; t < width; t++) {
+          let i = start + lo + j;
+          if (i >= n) i -= n;
+          if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) {
+            out.push(i);
+            if (--need === 0) break;
+          }
+          if (++j === width) j = 0;
+        }
+        owed = need;
+        lo = hi;
       }
       if (out.length === want) return out;
-      const start = Math.floor(random() * n);
+      // The last strata held no eligible peer and could not pay what was
+      // owed (rare): top up from the rest, in order, from the same start.
+      const taken = new Set(out);
       for (let k = 0; k < n && out.length < want; k++) {
         const i = (start + k) % n;
-        if (!seen.has(i) && ok(i)) out.push(i);
+        if (!taken.has(i) && i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
       }
       return out;
     }
-    const start = Math.floor(random() * n);
     for (let k = 0; k < n && out.length < want; k++) {
       const i = (start + k) % n;
-      if (ok(i)) out.push(i);
+      if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
     }
     return out;
   }

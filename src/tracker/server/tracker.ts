@@ -1,7 +1,7 @@
 import { binary } from '../../bencode/index.js';
-import { ipv4ToNumber, ipv6ToBytes } from '../compact.js';
+import { ipv6ToBytes } from '../compact.js';
 import { TrackerError } from '../errors.js';
-import type { AnnounceEvent, ScrapeCounts } from '../udp-codec.js';
+import { allocBytes, type AnnounceEvent, type ScrapeCounts } from '../udp-codec.js';
 import type { Random } from '../../net/index.js';
 import { Swarm } from './swarm.js';
 
@@ -99,7 +99,7 @@ export class Tracker {
     if (a.infoHash.length !== 20) throw new TrackerError('bad-param', 'info_hash must be 20 bytes');
     if (a.peerId.length !== 20) throw new TrackerError('bad-param', 'peer_id must be 20 bytes');
     if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw new TrackerError('bad-param', 'port must be from 1 to 65535');
-    const id = binary(a.infoHash);
+    const id = hashKey(a.infoHash);
     if (this.allowList !== undefined && !this.allowList.has(id)) throw new TrackerError('not-allowed', 'torrent not on this tracker\'s allow list');
     this.announces++;
     const minute = Math.floor(nowMs / 60_000);
@@ -114,7 +114,7 @@ export class Tracker {
     const seeder = a.left === 0 || a.left === 0n;
     const want = Math.min(this.maxNumWant, Math.max(0, a.numWant === undefined || a.numWant < 0 ? this.defaultNumWant : a.numWant));
 
-    const v4 = ipv4ToNumber(a.host);
+    const v4 = parseIpv4(a.host);
     if (v4 !== undefined) {
       const key = v4 * 65536 + a.port;
       if (a.event === 'stopped') {
@@ -161,7 +161,7 @@ export class Tracker {
   /** Counts for each info hash; none named means every torrent (up to a limit). */
   scrape(infoHashes: readonly Uint8Array[]): { infoHash: Uint8Array; counts: ScrapeCounts }[] {
     this.scrapes++;
-    const ids = infoHashes.length > 0 ? infoHashes.map((h) => binary(h)) : [...this.swarms.keys()].slice(0, FULL_SCRAPE_LIMIT);
+    const ids = infoHashes.length > 0 ? infoHashes.map((h) => hashKey(h)) : [...this.swarms.keys()].slice(0, FULL_SCRAPE_LIMIT);
     return ids.map((id) => {
       const s = this.swarms.get(id);
       const infoHash = Uint8Array.from(id, (c) => c.charCodeAt(0));
@@ -203,19 +203,22 @@ export class Tracker {
   }
 
   private reply(swarm: Swarm | undefined, picked: readonly number[], six: readonly Uint8Array[], ids: Swarm | undefined): AnnounceReply {
-    const peers = new Uint8Array(picked.length * 6);
-    picked.forEach((i, n) => {
-      const key = swarm!.keys[i]!;
-      const ip = Math.floor(key / 65536);
-      const port = key % 65536;
-      const at = n * 6;
-      peers[at] = ip >>> 24;
-      peers[at + 1] = (ip >>> 16) & 255;
-      peers[at + 2] = (ip >>> 8) & 255;
-      peers[at + 3] = ip & 255;
-      peers[at + 4] = port >>> 8;
-      peers[at + 5] = port & 255;
-    });
+    const peers = allocBytes(picked.length * 6);
+    if (swarm !== undefined) {
+      const keys = swarm.keys;
+      for (let n = 0, at = 0; n < picked.length; n++, at += 6) {
+        const key = keys[picked[n]!]!;
+        // key = ip * 65536 + port, 48 bits: split with float arithmetic, then 32-bit ops on each part.
+        const ip = Math.floor(key / 65536);
+        const port = key - ip * 65536;
+        peers[at] = ip >>> 24;
+        peers[at + 1] = ip >>> 16;
+        peers[at + 2] = ip >>> 8;
+        peers[at + 3] = ip;
+        peers[at + 4] = port >>> 8;
+        peers[at + 5] = port;
+      }
+    }
     const peers6 = new Uint8Array(six.length * 18);
     six.forEach((a, n) => peers6.set(a, n * 18));
     let peerIds: Uint8Array[] | undefined;
@@ -235,3 +238,40 @@ export class Tracker {
   }
 }
 
+/**
+ * An info hash as the key of the swarms map and the allow-list: its 20 bytes
+ * as a binary (latin1) string, the same string bencode's `binary` makes.
+ * Twenty explicit arguments rather than a spread: ~8x faster, on every
+ * announce. Longer inputs (refused later anyway) take the general path.
+ */
+function hashKey(b: Uint8Array): string {
+  if (b.length !== 20) return binary(b);
+  return String.fromCharCode(
+    b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!,
+    b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!, b[16]!, b[17]!, b[18]!, b[19]!,
+  );
+}
+
+/**
+ * A dotted-quad IPv4 address (or IPv4-mapped IPv6, ::ffff:a.b.c.d) as an
+ * unsigned 32-bit number, else undefined: what compact.ts's ipv4ToNumber
+ * answers, same strictness (0-255, no leading zeros), without its regex
+ * and split, since it runs on every announce and every UDP packet.
+ */
+export function parseIpv4(host: string): number | undefined {
+  let at = host.charCodeAt(0) === 0x3a /* : */ && host.startsWith('::ffff:') ? 7 : 0;
+  let n = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (host.charCodeAt(at) !== 0x2e /* . */) return undefined;
+      at++;
+    }
+    const first = at;
+    let octet = 0;
+    for (let c = host.charCodeAt(at); c >= 0x30 && c <= 0x39 && at - first < 3; c = host.charCodeAt(++at)) octet = octet * 10 + (c - 0x30);
+    const digits = at - first;
+    if (digits === 0 || octet > 255 || (digits > 1 && host.charCodeAt(first) === 0x30)) return undefined;
+    n = n * 256 + octet;
+  }
+  return at === host.length ? n : undefined;
+}
