@@ -14,6 +14,8 @@ import type { Tracker, TrackerStats } from './tracker.js';
 export interface HttpHandlerOptions {
   readonly allowIpParam?: boolean;
   readonly now: () => number;
+  /** Told of an unexpected error (a bug); the request gets a 500 and the tracker goes on. */
+  readonly onError: (e: unknown) => void;
   /** Extra figures for /stats and the page (announces per second, uptime). */
   readonly extraStats: () => { announcesPerSecond: number; uptimeSeconds: number };
 }
@@ -51,7 +53,10 @@ export function httpHandler(tracker: Tracker, options: HttpHandlerOptions): (req
       return send(res, 404, 'text/plain', 'not found: this is a BitTorrent tracker (/announce, /scrape, /stats)\n');
     } catch (e) {
       if (e instanceof TrackerError) return bencoded(res, encodeFailure(e.message));
-      throw e;
+      // A bug must cost one request, not the tracker everyone else is using.
+      options.onError(e);
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+      else res.destroy();
     }
   };
 }

@@ -26,6 +26,12 @@ export interface TrackerServerOptions extends TrackerOptions {
   readonly allowIpParam?: boolean;
   readonly clock?: Clock;
   readonly random?: Random;
+  /**
+   * Told of an unexpected error while handling a request (a bug, not bad
+   * input: that gets a failure reply). The request is answered with an error
+   * or dropped, and the tracker goes on. @default one line on stderr
+   */
+  readonly onError?: (e: unknown) => void;
 }
 
 export interface TrackerServer {
@@ -44,6 +50,7 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
   const tracker = new Tracker(options.random ?? systemRandom(), options);
   const host = options.host ?? '127.0.0.1';
   const started = clock.now();
+  const onError = options.onError ?? ((e: unknown) => process.stderr.write(`peerkit tracker: internal error: ${e instanceof Error ? e.message : String(e)}\n`));
 
   // Announce rate over the last RATE_WINDOW_MS, from two samples of the counter.
   let sample = { at: started, announces: 0 };
@@ -68,6 +75,7 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
       { maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 30_000 },
       httpHandler(tracker, {
         now: () => clock.now(),
+        onError,
         allowIpParam: options.allowIpParam === true,
         extraStats: () => ({ announcesPerSecond: rate, uptimeSeconds: Math.floor((clock.now() - started) / 1000) }),
       }),
@@ -98,8 +106,12 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
     });
     const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true });
     socket.onMessage((packet, from) => {
-      const reply = handler.handle(packet, from, clock.now());
-      if (reply !== undefined) socket.send(reply, from);
+      try {
+        const reply = handler.handle(packet, from, clock.now());
+        if (reply !== undefined) socket.send(reply, from);
+      } catch (e) {
+        onError(e);
+      }
     });
     udp = socket;
     udpUrl = `udp://${host.includes(':') ? `[${host}]` : host}:${socket.local.port}`;

@@ -60,7 +60,13 @@ export class UdpTrackerHandler {
     if (req.action === 'connect') return { action: 'connect', transactionId: req.transactionId, connectionId: this.connectionId(from, window) };
     // Compared as two 32-bit words straight from the packet: no BigInt per announce.
     const v4 = parseIpv4(from.host);
-    if (!this.ids.matches(packet, window, from.host, v4, from.port) && !this.ids.matches(packet, window - 1, from.host, v4, from.port)) {
+    // Made in this minute or either of the two before: an id is accepted for at
+    // least two minutes after it was sent, as BEP 15 asks of trackers.
+    if (
+      !this.ids.matches(packet, window, from.host, v4, from.port) &&
+      !this.ids.matches(packet, window - 1, from.host, v4, from.port) &&
+      !this.ids.matches(packet, window - 2, from.host, v4, from.port)
+    ) {
       throw new TrackerError('bad-param', 'connection id expired or wrong: connect again');
     }
     if (req.action === 'scrape') {

@@ -28,6 +28,33 @@ function getJson(url: string): Promise<unknown> {
 }
 
 describe('startTrackerServer', () => {
+  it('survives a bug in a handler: that request fails, the error is reported, the rest is served', async () => {
+    const errors: unknown[] = [];
+    const server = await startTrackerServer({ host: '127.0.0.1', httpPort: 0, udpPort: 0, onError: (e) => errors.push(e) });
+    try {
+      const original = server.tracker.announce.bind(server.tracker);
+      server.tracker.announce = () => {
+        throw new Error('boom');
+      };
+      const q = `info_hash=${'%05'.repeat(20)}&peer_id=${'p'.repeat(20)}&port=7000&left=1&compact=1`;
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        get(`${server.httpUrl!}?${q}`, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }).on('error', reject);
+      });
+      assert.equal(status, 500);
+      assert.equal(errors.length, 1);
+      assert.match(String(errors[0]), /boom/);
+      server.tracker.announce = original;
+      const stats = (await getJson(server.httpUrl!.replace(/announce$/, 'stats'))) as Record<string, number>;
+      assert.equal(stats.torrents, 0);
+    } finally {
+      await server.close();
+    }
+  });
+
+
   it('expires peers on the injected clock and reports the announce rate', async () => {
     const clock = new ManualClock();
     const server = await startTrackerServer({ host: '127.0.0.1', httpPort: 0, udpPort: null, interval: 60, clock, random: seededRandom(1) });
