@@ -100,6 +100,42 @@ after(async () => {
 test('HTTP tracker: two libtorrent clients and aria2 find each other, transfer the file, and scrape counts it', { timeout: 40_000 }, (t) => swarm(t, 'http'));
 test('UDP tracker: two libtorrent clients and aria2 find each other, transfer the file, and scrape counts it', { timeout: 40_000 }, (t) => swarm(t, 'udp'));
 
+/**
+ * Start a libtorrent client and wait for the tracker's first reply to it.
+ *
+ * Debian's python3-libtorrent 2.0.8 now and then crashes (SIGSEGV in the
+ * session's network thread, about 0.5 s after start, between the UDP
+ * tracker's connect reply and the announce). It did so in about one start
+ * in five against this tracker's code both before and after its rewrite for
+ * speed, never under gdb and never with the HTTP tracker: a race inside
+ * libtorrent, not something in the reply (the packets are 16 well-formed
+ * bytes). A client that dies that way before announcing anything is started
+ * once more, and the test says so on stderr; any other failure fails.
+ */
+async function startLt(
+  name: string,
+  py: string,
+  torrent: string,
+  dir: string,
+  role: 'seed' | 'leech',
+  peers: LtPeer[],
+  announced: (port: number) => boolean,
+): Promise<{ peer: LtPeer; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const peer = new LtPeer(name, py, torrent, dir, role);
+    peers.push(peer);
+    const port = await peer.port();
+    try {
+      await peer.waitFor('the tracker\'s reply', (e) => e.event === 'tracker_reply');
+      return { peer, port };
+    } catch (e) {
+      await peer.exit;
+      if (attempt > 1 || peer.signal !== 'SIGSEGV' || announced(port)) throw e;
+      process.stderr.write(`NOTE interop: libtorrent ${name} crashed (SIGSEGV) before its first announce; starting it once more\n`);
+    }
+  }
+}
+
 async function swarm(t: TestContext, kind: Kind): Promise<void> {
   const py = libtorrentPython();
   if (!requireTool(t, 'libtorrent Python bindings', py, 'python3-libtorrent') || py === undefined) return;
@@ -124,21 +160,16 @@ async function swarm(t: TestContext, kind: Kind): Promise<void> {
   let aria: Aria2 | undefined;
   try {
     // 1. The leecher, alone: the tracker counts one leecher.
-    const L = new LtPeer('L', py, torrent, leechDir, 'leech');
-    peers.push(L);
-    const lPort = await L.port();
+    const { peer: L, port: lPort } = await startLt('L', py, torrent, leechDir, 'leech', peers, (port) => announces('-LT', port).length > 0);
     const lAnnounce = await L.waitFor('its first announce', (e) => e.event === 'announce');
     assert.equal(lAnnounce.url, url, 'libtorrent announces to the torrent\'s tracker');
     assert.equal(lAnnounce.tracker_event, 'started');
-    await L.waitFor('the tracker\'s reply', (e) => e.event === 'tracker_reply');
     assert.deepEqual(await scrape(infoHash), { seeders: 0, leechers: 1, completed: 0 });
 
     // 2. The seeder joins. A seeder is sent only leechers, so the tracker
     // hands S exactly L; S dials L's listening port, which it can only have
     // learned from the tracker.
-    const S = new LtPeer('S', py, torrent, seedDir, 'seed');
-    peers.push(S);
-    const sPort = await S.port();
+    const { peer: S, port: sPort } = await startLt('S', py, torrent, seedDir, 'seed', peers, (port) => announces('-LT', port).length > 0);
     const sReply = await S.waitFor('the tracker\'s reply', (e) => e.event === 'tracker_reply');
     assert.equal(sReply.peers, 1, 'the tracker tells the seeder about the leecher');
     const sStarted = announces('-LT', sPort);
@@ -251,6 +282,8 @@ class LtPeer {
   private readonly child: ChildProcess;
   private readonly listeners = new Set<() => void>();
   private exited = false;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null = null;
 
   constructor(
     readonly name: string,
@@ -291,8 +324,10 @@ class LtPeer {
         for (const l of this.listeners) l();
         resolve(null);
       });
-      this.child.on('exit', (code) => {
+      this.child.on('exit', (code, signal) => {
         this.exited = true;
+        this.signal = signal;
+        this.stderr += `[exit code ${code}${signal !== null ? `, signal ${signal}` : ''}]`;
         for (const l of this.listeners) l();
         resolve(code);
       });
