@@ -1,4 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIP } from 'node:net';
 
 /*
  * The datagram half of the Transport port (DESIGN.md). UDP trackers and the
@@ -18,9 +20,24 @@ export interface DatagramSocket {
   close(): void;
 }
 
+/**
+ * Every send names its destination by address, and node:dgram resolves even
+ * an IP literal through dns.lookup's machinery (a measurable share of a
+ * tracker's per-packet cost): answer literals at once.
+ */
+function literalLookup(hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options, callback);
+}
+
 /** Bind a real UDP socket (IPv4 unless `host` is an IPv6 address). */
-export function bindUdp(host = '127.0.0.1', port = 0): Promise<DatagramSocket> {
-  const socket: Socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+export function bindUdp(host = '127.0.0.1', port = 0, options: { readonly receiveBuffer?: number } = {}): Promise<DatagramSocket> {
+  const socket: Socket = createSocket({
+    type: host.includes(':') ? 'udp6' : 'udp4',
+    lookup: literalLookup as never,
+    ...(options.receiveBuffer !== undefined && { recvBufferSize: options.receiveBuffer }),
+  });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(port, host, () => {

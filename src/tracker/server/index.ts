@@ -97,7 +97,8 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
   let udp: DatagramSocket | undefined;
   let udpUrl: string | undefined;
   if (options.udpPort !== null) {
-    const socket = await bindUdp(host, options.udpPort ?? 8000).catch((e: unknown) => {
+    // A large receive buffer rides out bursts instead of dropping announces.
+    const socket = await bindUdp(host, options.udpPort ?? 8000, { receiveBuffer: 4 * 1024 * 1024 }).catch((e: unknown) => {
       // A failed start must not leave the HTTP side listening (which keeps the process alive).
       timers.rate.cancel();
       timers.expire.cancel();
