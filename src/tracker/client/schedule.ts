@@ -75,7 +75,8 @@ export function nextAnnounceAt(state: AnnounceState, now: number, reason: Announ
     due = Math.max(due, state.lastFailureAt + wait * 1000);
   }
   if (state.lastSuccessAt !== undefined && reason !== 'event') {
-    const minGap = state.minInterval ?? floor;
+    // The floor holds even against a tracker that says `min interval 0`.
+    const minGap = Math.max(state.minInterval ?? floor, floor);
     const gap = reason === 'regular' ? Math.max(state.interval ?? 0, minGap, floor) : minGap;
     due = Math.max(due, state.lastSuccessAt + gap * 1000);
   }

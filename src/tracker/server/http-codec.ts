@@ -179,7 +179,8 @@ export function parseAnnounce(query: string): HttpAnnounce {
   const port = integer('port', undefined);
   if (port < 1n || port > 65535n) throw new TrackerError('bad-param', 'port must be from 1 to 65535');
   const eventText = text('event') ?? '';
-  const event: AnnounceEvent = eventText === '' || eventText === 'empty' ? 'none' : (eventText as AnnounceEvent);
+  // `paused` (BEP 21, sent by libtorrent for a paused partial seed) is a regular announce here.
+  const event: AnnounceEvent = eventText === '' || eventText === 'empty' || eventText === 'paused' ? 'none' : (eventText as AnnounceEvent);
   if (!['none', 'started', 'stopped', 'completed'].includes(event)) throw new TrackerError('bad-param', `unknown event ${JSON.stringify(eventText.slice(0, 20))}`);
   const numWantRaw = has('numwant') ? integer('numwant', undefined) : undefined;
   return {

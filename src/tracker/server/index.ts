@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bindUdp, realClock, systemRandom, type Clock, type DatagramSocket, type Random } from '../../net/index.js';
@@ -72,7 +73,15 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
   let httpUrl: string | undefined;
   if (options.httpPort !== null) {
     http = createServer(
-      { maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 10_000, keepAliveTimeout: 30_000 },
+      {
+        maxHeaderSize: 16 * 1024,
+        requestTimeout: 10_000,
+        headersTimeout: 10_000,
+        // Idle and half-sent connections are closed within seconds, not Node's
+        // default 30 s sweep, so slow clients cannot hold the descriptors.
+        keepAliveTimeout: 5_000,
+        connectionsCheckingInterval: 1_000,
+      },
       httpHandler(tracker, {
         now: () => clock.now(),
         onError,
@@ -105,7 +114,7 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
       http?.close();
       throw e;
     });
-    const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true });
+    const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true, secret: randomBytes(32) });
     socket.onMessage((packet, from) => {
       try {
         const reply = handler.handle(packet, from, clock.now());

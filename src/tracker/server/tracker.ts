@@ -26,6 +26,12 @@ export interface TrackerOptions {
   readonly allowList?: ReadonlySet<string>;
   /** Most swarms tracked at once (new ones are refused beyond it). @default 1,000,000 */
   readonly maxTorrents?: number;
+  /**
+   * Most new swarms one address (an IPv6 /64) may create a minute, so one
+   * client announcing random info hashes cannot fill the table for everyone.
+   * @default 1000
+   */
+  readonly maxNewTorrentsPerMinute?: number;
 }
 
 export interface Announce {
@@ -80,6 +86,10 @@ export class Tracker {
   private readonly swarms = new Map<string, Swarm>();
   private announces = 0;
   private scrapes = 0;
+  /** Running totals over all swarms, so /stats costs nothing however many there are. */
+  private totals = { peers: 0, seeders: 0, completed: 0 };
+  private readonly maxNewPerMinute: number;
+  private creations = { minute: -1, bySource: new Map<string, number>() };
 
   constructor(
     private readonly random: Random,
@@ -92,6 +102,7 @@ export class Tracker {
     this.timeoutMinutes = Math.ceil((options.peerTimeout ?? this.interval * 2 + 60) / 60);
     this.allowList = options.allowList;
     this.maxTorrents = options.maxTorrents ?? 1_000_000;
+    this.maxNewPerMinute = options.maxNewTorrentsPerMinute ?? 1000;
   }
 
   /** Record an announce and choose the peers to send back. Throws TrackerError for a request to refuse. */
@@ -107,9 +118,31 @@ export class Tracker {
     if (swarm === undefined) {
       if (a.event === 'stopped') return this.reply(undefined, [], [], undefined);
       if (this.swarms.size >= this.maxTorrents) throw new TrackerError('failure', 'tracker is full');
+      this.countCreation(a.host, minute);
       swarm = new Swarm();
       this.swarms.set(id, swarm);
     }
+    const before = { peers: swarm.peerCount, seeders: swarm.allSeeders, completed: swarm.completed };
+    try {
+      return this.update(swarm, a, minute);
+    } finally {
+      this.totals.peers += swarm.peerCount - before.peers;
+      this.totals.seeders += swarm.allSeeders - before.seeders;
+      this.totals.completed += swarm.completed - before.completed;
+    }
+  }
+
+  /** Refuse a new swarm when this address made too many this minute. */
+  private countCreation(host: string, minute: number): void {
+    if (this.creations.minute !== minute) this.creations = { minute, bySource: new Map() };
+    const v6 = parseIpv4(host) === undefined ? ipv6ToBytes(host) : undefined;
+    const source = v6 === undefined ? host : binary(v6.subarray(0, 8));
+    const n = (this.creations.bySource.get(source) ?? 0) + 1;
+    if (n > this.maxNewPerMinute) throw new TrackerError('failure', 'too many new torrents from your address: try again in a minute');
+    this.creations.bySource.set(source, n);
+  }
+
+  private update(swarm: Swarm, a: Announce, minute: number): AnnounceReply {
     if (a.wantPeerIds) swarm.keepPeerIds();
     const seeder = a.left === 0 || a.left === 0n;
     const want = Math.min(this.maxNumWant, Math.max(0, a.numWant === undefined || a.numWant < 0 ? this.defaultNumWant : a.numWant));
@@ -122,7 +155,8 @@ export class Tracker {
         return this.reply(swarm, [], [], undefined);
       }
       const was = swarm.upsert(key, seeder, minute, a.wantPeerIds || swarm.peerIds !== undefined ? a.peerId : undefined);
-      if (a.event === 'completed' && was !== true) swarm.completed++;
+      // A completion is a leecher becoming a seeder: counted once, and only with left=0.
+      if (a.event === 'completed' && seeder && was !== true) swarm.completed++;
       const self = swarm.find(key);
       const picked = swarm.sample(want, self, seeder, this.random);
       return this.reply(swarm, picked, this.pick6(swarm, want - picked.length, undefined, seeder), a.wantPeerIds ? swarm : undefined);
@@ -147,12 +181,12 @@ export class Tracker {
       if (seeder) swarm.seeders6++;
     } else {
       if (existing.seeder !== seeder) swarm.seeders6 += seeder ? 1 : -1;
-      if (a.event === 'completed' && !existing.seeder) swarm.completed++;
+      if (a.event === 'completed' && seeder && !existing.seeder) swarm.completed++;
       existing.seeder = seeder;
       existing.minute = minute;
       existing.peerId = a.peerId;
     }
-    if (a.event === 'completed' && existing === undefined) swarm.completed++;
+    if (a.event === 'completed' && seeder && existing === undefined) swarm.completed++;
     const six = this.pick6(swarm, want, key6, seeder);
     const picked = swarm.sample(want - six.length, -1, seeder, this.random);
     return this.reply(swarm, picked, six, a.wantPeerIds ? swarm : undefined);
@@ -161,7 +195,15 @@ export class Tracker {
   /** Counts for each info hash; none named means every torrent (up to a limit). */
   scrape(infoHashes: readonly Uint8Array[]): { infoHash: Uint8Array; counts: ScrapeCounts }[] {
     this.scrapes++;
-    const ids = infoHashes.length > 0 ? infoHashes.map((h) => hashKey(h)) : [...this.swarms.keys()].slice(0, FULL_SCRAPE_LIMIT);
+    let ids: string[];
+    if (infoHashes.length > 0) ids = infoHashes.map((h) => hashKey(h));
+    else {
+      ids = [];
+      for (const id of this.swarms.keys()) {
+        if (ids.length >= FULL_SCRAPE_LIMIT) break;
+        ids.push(id);
+      }
+    }
     return ids.map((id) => {
       const s = this.swarms.get(id);
       const infoHash = Uint8Array.from(id, (c) => c.charCodeAt(0));
@@ -174,21 +216,21 @@ export class Tracker {
     const minute = Math.floor(nowMs / 60_000);
     let gone = 0;
     for (const [id, s] of this.swarms) {
-      gone += s.expire(minute, this.timeoutMinutes);
-      if (s.peerCount === 0) this.swarms.delete(id);
+      const seeders = s.allSeeders;
+      const n = s.expire(minute, this.timeoutMinutes);
+      gone += n;
+      this.totals.peers -= n;
+      this.totals.seeders -= seeders - s.allSeeders;
+      if (s.peerCount === 0) {
+        this.totals.completed -= s.completed;
+        this.swarms.delete(id);
+      }
     }
     return gone;
   }
 
   stats(): TrackerStats {
-    let peers = 0;
-    let seeders = 0;
-    let completed = 0;
-    for (const s of this.swarms.values()) {
-      peers += s.peerCount;
-      seeders += s.allSeeders;
-      completed += s.completed;
-    }
+    const { peers, seeders, completed } = this.totals;
     return { torrents: this.swarms.size, peers, seeders, leechers: peers - seeders, completed, announces: this.announces, scrapes: this.scrapes };
   }
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Endpoint } from '../../net/index.js';
 import { TrackerError } from '../errors.js';
 import { decodeRequest, encodeResponse, readUint32, type UdpResponse } from '../udp-codec.js';
@@ -11,8 +11,11 @@ import { parseIpv4, type Tracker } from './tracker.js';
  * Connection ids are not stored: an id is a keyed hash of the client's
  * address and the current minute, so the tracker keeps no state per client
  * and a flood of connects costs nothing but CPU. An id is accepted during
- * the minute it was made and the next one, as BEP 15 asks ("accepted for two
- * minutes"; clients use it for one).
+ * the minute it was made and the two after it, so for at least two minutes
+ * as BEP 15 asks (clients use one for one minute).
+ *
+ * An error reply is never larger than the packet it answers, so spoofed junk
+ * cannot turn the tracker into an amplifier against a third party.
  */
 
 const WINDOW_MS = 60_000;
@@ -20,9 +23,12 @@ const WINDOW_MS = 60_000;
 export interface UdpHandlerOptions {
   /** Use the `ip` field of announces instead of the packet's source address. @default false */
   readonly allowIpParam?: boolean;
-  /** The key for connection ids. @default 32 random bytes */
-  readonly secret?: Uint8Array;
+  /** The key for connection ids (secret: whoever knows it can forge ids). */
+  readonly secret: Uint8Array;
 }
+
+/** IPv6 peers in one UDP reply: 66 x 18 bytes + 20 stays under ~1,200 bytes, one unfragmented datagram. */
+const MAX_PEERS6 = 66;
 
 export class UdpTrackerHandler {
   private readonly ids: ConnectionIds;
@@ -30,9 +36,9 @@ export class UdpTrackerHandler {
 
   constructor(
     private readonly tracker: Tracker,
-    options: UdpHandlerOptions = {},
+    options: UdpHandlerOptions,
   ) {
-    this.ids = new ConnectionIds(options.secret ?? randomBytes(32));
+    this.ids = new ConnectionIds(options.secret);
     this.allowIpParam = options.allowIpParam ?? false;
   }
 
@@ -45,6 +51,8 @@ export class UdpTrackerHandler {
     } catch (e) {
       if (!(e instanceof TrackerError)) throw e;
       response = { action: 'error', transactionId: readUint32(packet, 12), message: e.message };
+      const reply = encodeResponse(response);
+      return reply.length <= packet.length ? reply : encodeResponse({ ...response, message: e.message.slice(0, Math.max(0, packet.length - 8)) });
     }
     return encodeResponse(response);
   }
@@ -81,7 +89,7 @@ export class UdpTrackerHandler {
         port: req.port,
         left: req.left,
         event: req.event,
-        numWant: req.numWant < 0 ? undefined : req.numWant,
+        numWant: v4 !== undefined ? (req.numWant < 0 ? undefined : req.numWant) : Math.min(req.numWant < 0 ? MAX_PEERS6 : req.numWant, MAX_PEERS6),
         wantPeerIds: false,
       },
       nowMs,

@@ -24,6 +24,9 @@ test('a tiny or zero interval is floored, so a tracker cannot make us hammer it'
   assert.equal(nextAnnounceAt(s, 0), 60 * S);
   assert.equal(nextAnnounceAt(s, 0, 'more-peers'), 60 * S);
   assert.equal(nextAnnounceAt(s, 0, 'regular', { minimumIntervalSeconds: 5 }), 5 * S);
+  // `min interval 0` does not lift the floor for early announces either.
+  const zero = afterAnnounce(INITIAL_ANNOUNCE_STATE, { interval: 1800, minInterval: 0, peers: [] }, 0);
+  assert.equal(nextAnnounceAt(zero, 0, 'more-peers'), 60 * S);
   // min interval above interval wins for regular announces too.
   const odd = afterAnnounce(INITIAL_ANNOUNCE_STATE, { interval: 100, minInterval: 500, peers: [] }, 0);
   assert.equal(nextAnnounceAt(odd, 0), 500 * S);

@@ -283,4 +283,38 @@ describe('Tracker', () => {
     };
     assert.deepEqual(run(), run());
   });
+
+  it('counts a completion only for a peer that now has everything, once', () => {
+    const t = new Tracker(seededRandom(1));
+    t.announce(ann(1, { event: 'completed', left: 1000n }), 0);
+    t.announce(ann(1, { event: 'completed', left: 1000n }), 0);
+    assert.equal(t.stats().completed, 0);
+    t.announce(ann(1, { event: 'completed', left: 0n }), 0);
+    t.announce(ann(1, { event: 'completed', left: 0n }), 0);
+    assert.equal(t.stats().completed, 1);
+  });
+
+  it('limits how many new torrents one address may create a minute', () => {
+    const t = new Tracker(seededRandom(1), { maxNewTorrentsPerMinute: 3 });
+    const fresh = (n: number, host: string, at: number) => t.announce({ ...ann(1), infoHash: new Uint8Array(20).fill(n), host }, at);
+    for (let n = 1; n <= 3; n++) fresh(n, '10.0.0.1', 0);
+    assert.throws(() => fresh(4, '10.0.0.1', 0), (e: unknown) => e instanceof TrackerError && /too many new torrents/.test(e.message));
+    fresh(4, '10.0.0.2', 0); // another address is not held back
+    fresh(5, '10.0.0.1', 60_000); // nor the same one a minute later
+    fresh(1, '10.0.0.1', 60_000); // and announcing to existing torrents never counts
+    assert.equal(t.stats().torrents, 5);
+  });
+
+  it('keeps its totals right through announces, stops and expiry', () => {
+    const t = new Tracker(seededRandom(1), { interval: 60 });
+    const sum = () => t.scrape([]).reduce((a, f) => ({ s: a.s + f.counts.seeders, l: a.l + f.counts.leechers }), { s: 0, l: 0 });
+    for (let n = 1; n <= 6; n++) t.announce({ ...ann(n, { left: n % 2 === 0 ? 0n : 5n }), infoHash: new Uint8Array(20).fill(n % 3) }, 0);
+    t.announce({ ...ann(2, { event: 'stopped' }), infoHash: new Uint8Array(20).fill(2) }, 0);
+    let st = t.stats();
+    assert.deepEqual({ s: st.seeders, l: st.leechers }, sum());
+    t.announce({ ...ann(9), infoHash: new Uint8Array(20).fill(0) }, 10 * 60_000);
+    t.expire(10 * 60_000);
+    st = t.stats();
+    assert.deepEqual({ s: st.seeders, l: st.leechers, torrents: st.torrents, peers: st.peers }, { ...sum(), torrents: 1, peers: 1 });
+  });
 });
