@@ -24,7 +24,8 @@ export interface HttpAnnounce {
   readonly port: number;
   readonly uploaded: bigint;
   readonly downloaded: bigint;
-  readonly left: bigint;
+  /** Bytes still needed; undefined when the client did not say (then it is not taken for a seeder). */
+  readonly left: bigint | undefined;
   readonly event: AnnounceEvent;
   readonly numWant: number | undefined;
   readonly compact: boolean;
@@ -189,7 +190,7 @@ export function parseAnnounce(query: string): HttpAnnounce {
     port: Number(port),
     uploaded: integer('uploaded', 0n),
     downloaded: integer('downloaded', 0n),
-    left: integer('left', 0n),
+    left: has('left') ? integer('left', undefined) : undefined,
     event,
     // A huge numwant is capped by the tracker, never an error.
     numWant: numWantRaw === undefined ? undefined : numWantRaw > 100_000n ? 100_000 : Number(numWantRaw),

@@ -42,7 +42,7 @@ export function httpHandler(tracker: Tracker, options: HttpHandlerOptions): (req
         const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
         const host = options.allowIpParam === true && a.ip !== undefined && isIP(a.ip) !== 0 ? a.ip : remote;
         const reply = tracker.announce(
-          { infoHash: a.infoHash, peerId: a.peerId, host, port: a.port, left: a.left, event: a.event, numWant: a.numWant, wantPeerIds: !a.compact && !a.noPeerId },
+          { infoHash: a.infoHash, peerId: a.peerId, host, port: a.port, left: a.left ?? -1n /* unknown: not a seeder */, event: a.event, numWant: a.numWant, wantPeerIds: !a.compact && !a.noPeerId },
           options.now(),
         );
         return bencoded(res, encodeAnnounceReply(reply, a.compact, a.noPeerId));

@@ -108,7 +108,7 @@ describe('parseAnnounce', () => {
 
   it('has defaults for the optional parameters', () => {
     const a = parseAnnounce(base);
-    assert.deepEqual([a.uploaded, a.downloaded, a.left, a.event, a.numWant, a.compact, a.noPeerId, a.ip, a.key, a.trackerId], [0n, 0n, 0n, 'none', undefined, false, false, undefined, undefined, undefined]);
+    assert.deepEqual([a.uploaded, a.downloaded, a.left, a.event, a.numWant, a.compact, a.noPeerId, a.ip, a.key, a.trackerId], [0n, 0n, undefined, 'none', undefined, false, false, undefined, undefined, undefined]);
   });
 
   it('reads 64-bit and larger byte counts exactly', () => {
@@ -131,7 +131,7 @@ describe('parseAnnounce', () => {
     const t = new Tracker(seededRandom(1));
     for (let n = 1; n <= 250; n++) t.announce({ infoHash: HASH, peerId: PEER_ID, host: `10.0.0.${n}`, port: 1, left: 1n, event: 'none', numWant: 0, wantPeerIds: false }, 0);
     const a = parseAnnounce(`${base}&numwant=99999999999999999999`);
-    const r = t.announce({ infoHash: a.infoHash, peerId: a.peerId, host: '10.0.1.1', port: a.port, left: a.left, event: a.event, numWant: a.numWant, wantPeerIds: false }, 0);
+    const r = t.announce({ infoHash: a.infoHash, peerId: a.peerId, host: '10.0.1.1', port: a.port, left: a.left ?? -1n, event: a.event, numWant: a.numWant, wantPeerIds: false }, 0);
     assert.equal(r.peers.length / 6, 200);
   });
 
