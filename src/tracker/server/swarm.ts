@@ -192,6 +192,26 @@ export class Swarm {
       }
       return out;
     }
+    if (n <= want * 4) {
+      // A small swarm: a partial Fisher-Yates shuffle of the indices, so the
+      // peers sent are a uniform random subset, not a run of neighbouring
+      // addresses (n is at most 4 x numwant here, so this stays cheap).
+      const idx = new Int32Array(n);
+      for (let i = 0; i < n; i++) idx[i] = i;
+      for (let k = 0; k < n && out.length < want; k++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        const j = k + ((x >>> 0) % (n - k));
+        const i = idx[j]!;
+        idx[j] = idx[k]!;
+        idx[k] = i;
+        if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
+      }
+      return out;
+    }
+    // A large swarm where the eligible peers are few (a seeder among mostly
+    // seeders): every one of them is found by a scan from a random start.
     for (let k = 0; k < n && out.length < want; k++) {
       const i = (start + k) % n;
       if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);

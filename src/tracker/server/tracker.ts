@@ -236,10 +236,23 @@ export class Tracker {
 
   private pick6(swarm: Swarm, want: number, self: string | undefined, leechersOnly: boolean): Uint8Array[] {
     const out: Uint8Array[] = [];
-    if (want <= 0) return out;
+    if (want <= 0 || swarm.v6.size === 0) return out;
+    // Reservoir sampling: a uniform random subset of the (rare) IPv6 peers in
+    // one pass, with one call to the injected random source.
+    let x = (this.random() * 0x1_0000_0000) | 0 || 0x9e3779b9;
+    let seen = 0;
     for (const [k, p] of swarm.v6) {
-      if (out.length >= want) break;
-      if (k !== self && (!leechersOnly || !p.seeder)) out.push(p.address);
+      if (k === self || (leechersOnly && p.seeder)) continue;
+      seen++;
+      if (out.length < want) {
+        out.push(p.address);
+        continue;
+      }
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      const j = (x >>> 0) % seen;
+      if (j < want) out[j] = p.address;
     }
     return out;
   }

@@ -260,4 +260,26 @@ describe('Swarm', () => {
       { numRuns: 300 },
     );
   });
+
+  it('sends a small swarm\'s peers as a well-mixed random subset, not a run of neighbours', () => {
+    const s = new Swarm();
+    for (let k = 0; k < 20; k++) s.upsert(1000 + k, false, 0, undefined);
+    const random = seededRandom(11);
+    const count = new Array<number>(20).fill(0);
+    let neighbours = 0;
+    let apart = 0;
+    const trials = 4000;
+    for (let t = 0; t < trials; t++) {
+      const picked = new Set(s.sample(5, -1, false, random));
+      assert.equal(picked.size, 5);
+      for (const i of picked) count[i]!++;
+      for (let i = 0; i < 20; i++) {
+        if (picked.has(i) && picked.has((i + 1) % 20)) neighbours++;
+        if (picked.has(i) && picked.has((i + 10) % 20)) apart++;
+      }
+    }
+    // Each peer about 5/20 of the time, and neighbours together no more often than far-apart peers.
+    for (const c of count) assert.ok(Math.abs(c / trials - 0.25) < 0.05, `frequency ${c / trials}`);
+    assert.ok(neighbours / apart < 1.3 && apart / neighbours < 1.3, `neighbours ${neighbours}, apart ${apart}`);
+  });
 });
