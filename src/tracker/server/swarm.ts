@@ -19,6 +19,9 @@ import type { Random } from '../../net/index.js';
  */
 
 export const SEEDER = 0x8000;
+
+/** Scratch space for sampling small swarms, shared by all swarms (the tracker is single-threaded). */
+let scratch = { value: new Int32Array(1024), stamp: new Uint32Array(1024), generation: 0 };
 const MINUTE_MASK = 0x7fff;
 
 export interface Peer6 {
@@ -196,16 +199,26 @@ export class Swarm {
       // A small swarm: a partial Fisher-Yates shuffle of the indices, so the
       // peers sent are a uniform random subset, not a run of neighbouring
       // addresses (n is at most 4 x numwant here, so this stays cheap).
-      const idx = new Int32Array(n);
-      for (let i = 0; i < n; i++) idx[i] = i;
+      // The index array is virtual (slot i holds i unless stamped with this
+      // generation), so a draw costs O(1) and nothing is filled or allocated.
+      if (scratch.value.length < n) scratch = { value: new Int32Array(n * 2), stamp: new Uint32Array(n * 2), generation: 0 };
+      if (scratch.generation === 0xffffffff) {
+        // After 2^32 samples the stamps would repeat: start them over.
+        scratch.stamp.fill(0);
+        scratch.generation = 0;
+      }
+      const gen = ++scratch.generation;
+      const { value, stamp } = scratch;
+      const at = (i: number): number => (stamp[i] === gen ? value[i]! : i);
       for (let k = 0; k < n && out.length < want; k++) {
         x ^= x << 13;
         x ^= x >>> 17;
         x ^= x << 5;
-        const j = k + ((x >>> 0) % (n - k));
-        const i = idx[j]!;
-        idx[j] = idx[k]!;
-        idx[k] = i;
+        // n - k < 65,536 here, so a 16 x 16-bit scale is exact enough and avoids a modulo.
+        const j = k + (((x >>> 16) * (n - k)) >>> 16);
+        const i = at(j);
+        value[j] = at(k);
+        stamp[j] = gen;
         if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
       }
       return out;
