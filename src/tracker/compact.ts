@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /*
  * Compact peer lists: BEP 23 (`peers`, 6 bytes per IPv4 peer) and BEP 7
@@ -13,12 +13,33 @@ export interface PeerAddress {
   readonly port: number;
 }
 
-/** An IPv4 address as an unsigned 32-bit number, or undefined if `host` is not IPv4 (IPv4-mapped IPv6 counts as IPv4). */
+/**
+ * A dotted-quad IPv4 address (or IPv4-mapped IPv6, ::ffff:a.b.c.d) as an
+ * unsigned 32-bit number, else undefined (0-255, no leading zeros). Written
+ * out by hand, without a regex or split: a tracker runs it on every
+ * announce and every UDP packet.
+ */
 export function ipv4ToNumber(host: string): number | undefined {
-  const h = host.startsWith('::ffff:') && isIPv4(host.slice(7)) ? host.slice(7) : host;
-  if (!isIPv4(h)) return undefined;
-  const p = h.split('.');
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
+  let at = host.charCodeAt(0) === 0x3a /* : */ && host.startsWith('::ffff:') ? 7 : 0;
+  let n = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (host.charCodeAt(at) !== 0x2e /* . */) return undefined;
+      at++;
+    }
+    const first = at;
+    let octet = 0;
+    for (let c = host.charCodeAt(at); c >= 0x30 && c <= 0x39 && at - first < 3; c = host.charCodeAt(++at)) octet = octet * 10 + (c - 0x30);
+    const digits = at - first;
+    if (digits === 0 || octet > 255 || (digits > 1 && host.charCodeAt(first) === 0x30)) return undefined;
+    n = n * 256 + octet;
+  }
+  return at === host.length ? n : undefined;
+}
+
+/** The plain IPv4 form of an IPv4-mapped IPv6 address ('::ffff:1.2.3.4' -> '1.2.3.4'); other hosts unchanged. */
+export function plainHost(host: string): string {
+  return host.startsWith('::ffff:') && ipv4ToNumber(host) !== undefined ? host.slice(7) : host;
 }
 
 export function numberToIpv4(n: number): string {

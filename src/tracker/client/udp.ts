@@ -1,6 +1,6 @@
 import { isIP, isIPv6 } from 'node:net';
 import type { Clock, DatagramSocket, Endpoint, Random } from '../../net/index.js';
-import { decodePeers4, decodePeers6 } from '../compact.js';
+import { decodePeers4, decodePeers6, plainHost } from '../compact.js';
 import { TrackerError } from '../errors.js';
 import { decodeResponse, encodeRequest, MAX_SCRAPE_HASHES, type UdpRequest, type UdpResponse } from '../udp-codec.js';
 import { byteCount, checkAnnounceParams, checkInfoHash } from './params.js';
@@ -53,11 +53,6 @@ interface Reply {
   readonly response: UdpResponse;
   /** Reached over IPv6: peers are 18 bytes each (BEP 15). */
   readonly v6: boolean;
-}
-
-/** The IPv4 form of an IPv4-mapped IPv6 address, so '::ffff:1.2.3.4' and '1.2.3.4' compare equal. */
-function plain(host: string): string {
-  return host.startsWith('::ffff:') && isIP(host.slice(7)) === 4 ? host.slice(7) : host;
 }
 
 export class UdpTrackerSocket {
@@ -138,8 +133,8 @@ export class UdpTrackerSocket {
     const p = this.pending.get(transactionId);
     if (p === undefined) return false;
     // Only the tracker we asked may answer (a hostname cannot be compared; the random id must do).
-    if (from.port !== p.to.port || (isIP(p.to.host) !== 0 && plain(from.host) !== plain(p.to.host))) return false;
-    const v6 = isIPv6(from.host) && isIP(plain(from.host)) === 6;
+    if (from.port !== p.to.port || (isIP(p.to.host) !== 0 && plainHost(from.host) !== plainHost(p.to.host))) return false;
+    const v6 = isIPv6(from.host) && isIP(plainHost(from.host)) === 6;
     let r: UdpResponse;
     try {
       r = decodeResponse(data, v6 ? 18 : 6);

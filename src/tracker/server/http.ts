@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { plainHost } from '../compact.js';
 import { TrackerError } from '../errors.js';
 import { encodeAnnounceReply, encodeFailure, encodeScrapeReply, MAX_QUERY, parseAnnounce, parseScrape } from './http-codec.js';
 import { statsPage } from './stats-page.js';
@@ -39,7 +40,7 @@ export function httpHandler(tracker: Tracker, options: HttpHandlerOptions): (req
     try {
       if (path === '/announce') {
         const a = parseAnnounce(query);
-        const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+        const remote = plainHost(req.socket.remoteAddress ?? '');
         const host = options.allowIpParam === true && a.ip !== undefined && isIP(a.ip) !== 0 ? a.ip : remote;
         const reply = tracker.announce(
           { infoHash: a.infoHash, peerId: a.peerId, host, port: a.port, left: a.left ?? -1n /* unknown: not a seeder */, event: a.event, numWant: a.numWant, wantPeerIds: !a.compact && !a.noPeerId },

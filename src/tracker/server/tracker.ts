@@ -1,5 +1,5 @@
 import { binary } from '../../bencode/index.js';
-import { ipv6ToBytes } from '../compact.js';
+import { ipv4ToNumber, ipv6ToBytes } from '../compact.js';
 import { TrackerError } from '../errors.js';
 import { allocBytes, type AnnounceEvent, type ScrapeCounts } from '../udp-codec.js';
 import type { Random } from '../../net/index.js';
@@ -135,7 +135,7 @@ export class Tracker {
   /** Refuse a new swarm when this address made too many this minute. */
   private countCreation(host: string, minute: number): void {
     if (this.creations.minute !== minute) this.creations = { minute, bySource: new Map() };
-    const v6 = parseIpv4(host) === undefined ? ipv6ToBytes(host) : undefined;
+    const v6 = ipv4ToNumber(host) === undefined ? ipv6ToBytes(host) : undefined;
     const source = v6 === undefined ? host : binary(v6.subarray(0, 8));
     const n = (this.creations.bySource.get(source) ?? 0) + 1;
     if (n > this.maxNewPerMinute) throw new TrackerError('failure', 'too many new torrents from your address: try again in a minute');
@@ -147,7 +147,7 @@ export class Tracker {
     const seeder = a.left === 0 || a.left === 0n;
     const want = Math.min(this.maxNumWant, Math.max(0, a.numWant === undefined || a.numWant < 0 ? this.defaultNumWant : a.numWant));
 
-    const v4 = parseIpv4(a.host);
+    const v4 = ipv4ToNumber(a.host);
     if (v4 !== undefined) {
       const key = v4 * 65536 + a.port;
       if (a.event === 'stopped') {
@@ -305,28 +305,4 @@ function hashKey(b: Uint8Array): string {
     b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!,
     b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!, b[16]!, b[17]!, b[18]!, b[19]!,
   );
-}
-
-/**
- * A dotted-quad IPv4 address (or IPv4-mapped IPv6, ::ffff:a.b.c.d) as an
- * unsigned 32-bit number, else undefined: what compact.ts's ipv4ToNumber
- * answers, same strictness (0-255, no leading zeros), without its regex
- * and split, since it runs on every announce and every UDP packet.
- */
-export function parseIpv4(host: string): number | undefined {
-  let at = host.charCodeAt(0) === 0x3a /* : */ && host.startsWith('::ffff:') ? 7 : 0;
-  let n = 0;
-  for (let part = 0; part < 4; part++) {
-    if (part > 0) {
-      if (host.charCodeAt(at) !== 0x2e /* . */) return undefined;
-      at++;
-    }
-    const first = at;
-    let octet = 0;
-    for (let c = host.charCodeAt(at); c >= 0x30 && c <= 0x39 && at - first < 3; c = host.charCodeAt(++at)) octet = octet * 10 + (c - 0x30);
-    const digits = at - first;
-    if (digits === 0 || octet > 255 || (digits > 1 && host.charCodeAt(first) === 0x30)) return undefined;
-    n = n * 256 + octet;
-  }
-  return at === host.length ? n : undefined;
 }

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { Endpoint } from '../../net/index.js';
 import { TrackerError } from '../errors.js';
 import { decodeRequest, encodeResponse, readUint32, type UdpResponse } from '../udp-codec.js';
-import { parseIpv4, type Tracker } from './tracker.js';
+import { ipv4ToNumber } from '../compact.js';
+import type { Tracker } from './tracker.js';
 
 /*
  * The UDP side of the tracker (BEP 15), as a function from a packet to the
@@ -58,7 +59,7 @@ export class UdpTrackerHandler {
   }
 
   connectionId(from: Endpoint, window: number): bigint {
-    this.ids.compute(window, from.host, parseIpv4(from.host), from.port);
+    this.ids.compute(window, from.host, ipv4ToNumber(from.host), from.port);
     return (BigInt(this.ids.hi) << 32n) | BigInt(this.ids.lo);
   }
 
@@ -67,7 +68,7 @@ export class UdpTrackerHandler {
     const window = Math.floor(nowMs / WINDOW_MS);
     if (req.action === 'connect') return { action: 'connect', transactionId: req.transactionId, connectionId: this.connectionId(from, window) };
     // Compared as two 32-bit words straight from the packet: no BigInt per announce.
-    const v4 = parseIpv4(from.host);
+    const v4 = ipv4ToNumber(from.host);
     // Made in this minute or either of the two before: an id is accepted for at
     // least two minutes after it was sent, as BEP 15 asks of trackers.
     if (
