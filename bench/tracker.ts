@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Tracker } from '../src/tracker/server/index.js';
-import { decodeResponse, encodeRequest, type ScrapeCounts } from '../src/tracker/udp-codec.js';
+import { decodeResponse, encodeRequest, type ScrapeCounts, type UdpRequest, type UdpResponse } from '../src/tracker/udp-codec.js';
 
 /*
  * bench:tracker (BENCH.md, "tracker"): the same load generator against
@@ -211,27 +211,33 @@ async function udpClient(port: number): Promise<UdpSocket> {
   return s;
 }
 
+/**
+ * Send one BEP 15 request on a connected socket and wait for the reply with
+ * its transaction id, or undefined after `timeoutMs`.
+ */
+function udpAsk(s: UdpSocket, request: UdpRequest, timeoutMs: number): Promise<UdpResponse | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      s.off('message', onMessage);
+      resolve(undefined);
+    }, timeoutMs);
+    const onMessage = (msg: Buffer): void => {
+      const r = decodeResponse(msg);
+      if (r.transactionId !== request.transactionId) return;
+      clearTimeout(timer);
+      s.off('message', onMessage);
+      resolve(r);
+    };
+    s.on('message', onMessage);
+    s.send(encodeRequest(request));
+  });
+}
+
 /** BEP 15 connect, retried: the connection id this client then uses for every announce. */
 async function udpConnectId(s: UdpSocket): Promise<bigint> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const transactionId = randomBytes(4).readUInt32BE(0);
-    const reply = new Promise<bigint | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        s.off('message', onMessage);
-        resolve(undefined);
-      }, 500);
-      const onMessage = (msg: Buffer): void => {
-        const r = decodeResponse(msg);
-        if (r.action !== 'connect' || r.transactionId !== transactionId) return;
-        clearTimeout(timer);
-        s.off('message', onMessage);
-        resolve(r.connectionId);
-      };
-      s.on('message', onMessage);
-    });
-    s.send(encodeRequest({ action: 'connect', transactionId }));
-    const id = await reply;
-    if (id !== undefined) return id;
+    const r = await udpAsk(s, { action: 'connect', transactionId: randomBytes(4).readUInt32BE(0) }, 500);
+    if (r?.action === 'connect') return r.connectionId;
   }
   throw new Error(`no answer to a UDP connect on port ${s.remoteAddress().port}`);
 }
@@ -452,19 +458,9 @@ async function udpFill(c: FillConfig): Promise<{ announced: number; peers: numbe
   for (let first = 0; first < HASHES; first += 74) {
     const list: Uint8Array[] = [];
     for (let i = first; i < Math.min(HASHES, first + 74); i++) list.push(hashes.subarray(i * 20, i * 20 + 20));
-    const transactionId = 0x8000_0000 + first;
-    const files = await new Promise<readonly ScrapeCounts[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer to a scrape')), 2000);
-      const onMessage = (msg: Buffer): void => {
-        const r = decodeResponse(msg);
-        if (r.action !== 'scrape' || r.transactionId !== transactionId) return;
-        clearTimeout(timer);
-        s.off('message', onMessage);
-        resolve(r.files);
-      };
-      s.on('message', onMessage);
-      s.send(encodeRequest({ action: 'scrape', connectionId, transactionId, infoHashes: list }));
-    });
+    const r = await udpAsk(s, { action: 'scrape', connectionId, transactionId: 0x8000_0000 + first, infoHashes: list }, 2000);
+    if (r?.action !== 'scrape') throw new Error('no answer to a scrape');
+    const files: readonly ScrapeCounts[] = r.files;
     for (const f of files) peers += f.seeders + f.leechers;
   }
   s.close();
