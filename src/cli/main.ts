@@ -1,9 +1,12 @@
 import { BencodeError } from '../bencode/index.js';
 import { MetainfoError } from '../metainfo/index.js';
+import { StorageError } from '../storage/index.js';
 import { TrackerError } from '../tracker/index.js';
 import { createCommand } from './commands/create.js';
 import { demoCommand } from './commands/demo.js';
+import { getCommand } from './commands/get.js';
 import { infoCommand } from './commands/info.js';
+import { seedCommand } from './commands/seed.js';
 import { trackerCommand } from './commands/tracker.js';
 import { UsageError } from './errors.js';
 import { VERSION } from './version.js';
@@ -21,7 +24,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [createCommand, infoCommand, trackerCommand, demoCommand];
+const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -71,7 +74,7 @@ function report(e: unknown, command: Command | undefined): number {
     process.stderr.write(`peerkit: ${oneLine(e.message)}${hint}\n`);
     return 2;
   }
-  if (e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError) {
+  if (e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError) {
     process.stderr.write(`peerkit: ${oneLine(e.message)}\n`);
     return 1;
   }

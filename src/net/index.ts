@@ -3,3 +3,4 @@ export { ManualClock, realClock, type Clock, type Timer } from './clock.js';
 export { bindUdp, type DatagramSocket, type Endpoint } from './datagram.js';
 export { seededRandom, systemRandom, type Random } from './random.js';
 export { createHttpGet, HttpError, httpGet, type HttpErrorCode, type HttpGet, type HttpGetInit, type HttpGetOptions, type HttpResponse } from './http.js';
+export { tcpTransport, type ConnectOptions, type StreamConnection, type StreamListener, type StreamTransport } from './stream.js';

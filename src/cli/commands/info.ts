@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { DEFAULT_MAX_TORRENT, formatMagnet, isMagnet, MetainfoError, parseMagnet, parseTorrent, type Magnet, type Metainfo } from '../../metainfo/index.js';
+import { formatMagnet, isMagnet, parseMagnet, parseTorrent, type Magnet, type Metainfo } from '../../metainfo/index.js';
+import { readTorrentBytes } from '../torrent-file.js';
 import { parseCommandLine } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, plural, printable, table } from '../format.js';
@@ -29,25 +29,12 @@ export const infoCommand: Command = {
       process.stdout.write(`${values.json === true ? JSON.stringify(magnetJson(m), null, 2) : magnetText(m)}\n`);
       return 0;
     }
-    const meta = parseTorrent(await readTorrentFile(target));
+    const meta = parseTorrent(await readTorrentBytes(target));
     process.stdout.write(`${values.json === true ? JSON.stringify(torrentJson(meta), null, 2) : torrentText(meta)}\n`);
     for (const w of meta.warnings) process.stderr.write(`peerkit: warning: ${w}\n`);
     return 0;
   },
 };
-
-async function readTorrentFile(path: string): Promise<Uint8Array> {
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new MetainfoError('io', `${path} is not a file`);
-    if (st.size > DEFAULT_MAX_TORRENT) throw new MetainfoError('bad-value', `${path} is ${formatBytes(st.size)}: too large for a .torrent`);
-    return await readFile(path);
-  } catch (e) {
-    if (e instanceof MetainfoError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MetainfoError('io', `${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`);
-  }
-}
 
 function torrentJson(m: Metainfo) {
   return {

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Session, type Torrent, type TorrentEvent } from '../engine/index.js';
+import type { Metainfo } from '../metainfo/index.js';
+import { bindUdp, type DatagramSocket, type Endpoint } from '../net/index.js';
+import { openFileStore, StorageError, type FileStore } from '../storage/index.js';
+import { UsageError } from './errors.js';
+import { formatBytes, parseSize, printable } from './format.js';
+
+/*
+ * What `peerkit get` and `peerkit seed` share: the options that shape a
+ * session, a running torrent with a live progress line, --verbose
+ * explanations of what the engine does, and a clean exit on Ctrl-C (the
+ * tracker hears `stopped`, verified pieces are remembered for next time).
+ */
+
+export const SESSION_USAGE = `  --port <n>             port to accept peers on (default: the first free of 6881-6889)
+  --host <address>       address to listen on (default: 0.0.0.0)
+  --peer <host:port>     also connect to this peer; repeatable
+  --max-upload <rate>    upload cap, e.g. 500K or 2MB (bytes per second)
+  --max-download <rate>  download cap, in the same form
+  --max-peers <n>        neighbours for this torrent (default: 50)
+  -v, --verbose          explain what the engine is doing: connections,
+                         choke decisions, hash failures`;
+
+export const SESSION_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  peer: { type: 'string', multiple: true },
+  'max-upload': { type: 'string' },
+  'max-download': { type: 'string' },
+  'max-peers': { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const;
+
+export interface SessionFlags {
+  readonly port?: string | undefined;
+  readonly host?: string | undefined;
+  readonly peer?: string[] | undefined;
+  readonly 'max-upload'?: string | undefined;
+  readonly 'max-download'?: string | undefined;
+  readonly 'max-peers'?: string | undefined;
+  readonly verbose?: boolean | undefined;
+}
+
+export function parseRate(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = parseSize(value.replace(/\/s$/i, ''));
+  if (n === undefined || n <= 0) throw new UsageError(`${flag} ${JSON.stringify(value)} is not a rate (try 500K or 2MB)`);
+  return n;
+}
+
+export function parseEndpoint(s: string, flag: string): Endpoint {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
+  const port = Number(m?.[2]);
+  if (m === null || !(port > 0 && port < 65536)) throw new UsageError(`${flag} ${JSON.stringify(s)} is not host:port`);
+  return { host: m[1]!, port };
+}
+
+/** Resume data lives in the user's data folder (XDG), one file per torrent and download folder. */
+export function resumePath(infoHash: string, dir: string): string {
+  const base = process.env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share');
+  const key = createHash('sha1').update(`${infoHash}\0${resolve(dir)}`).digest('hex');
+  return join(base, 'peerkit', 'resume', `${key}.resume`);
+}
+
+export interface Running {
+  readonly session: Session;
+  readonly torrent: Torrent;
+  readonly store: FileStore;
+  readonly udp: DatagramSocket | undefined;
+}
+
+/** Start a session with one torrent whose data is in `dir`. */
+export async function startTransfer(metainfo: Metainfo, dir: string, flags: SessionFlags, options: { readonly name?: string; readonly onCheck?: (done: number, total: number) => void } = {}): Promise<Running> {
+  const maxUpload = parseRate(flags['max-upload'], '--max-upload');
+  const maxDownload = parseRate(flags['max-download'], '--max-download');
+  const peers = (flags.peer ?? []).map((p) => parseEndpoint(p, '--peer'));
+  let maxPeers: number | undefined;
+  if (flags['max-peers'] !== undefined) {
+    maxPeers = Number(flags['max-peers']);
+    if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > 1000) throw new UsageError('--max-peers must be a whole number from 1 to 1000');
+  }
+  const host = flags.host ?? '0.0.0.0';
+  const ports = flags.port !== undefined ? [parsePort(flags.port)] : [6881, 6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889, 0];
+  const usesUdp = metainfo.announceList.some((tier) => tier.some((u) => u.startsWith('udp:')));
+  const udp = usesUdp ? await bindUdp(host.includes(':') ? '::' : '0.0.0.0', 0) : undefined;
+  let session: Session | undefined;
+  for (const port of ports) {
+    try {
+      session = await Session.start(
+        { ...(udp !== undefined && { udp }) },
+        { host, port, ...(maxUpload !== undefined && { maxUpload }), ...(maxDownload !== undefined && { maxDownload }) },
+      );
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' && port !== ports[ports.length - 1]) continue;
+      udp?.close();
+      if (code === 'EADDRINUSE') throw new StorageError('io', `port ${port} is already in use: choose another with --port`);
+      if (code === 'EADDRNOTAVAIL') throw new StorageError('io', `cannot listen on ${host}: no such local address`);
+      throw e;
+    }
+  }
+  const store = await openFileStore(options.name !== undefined ? { ...metainfo, name: options.name } : metainfo, dir);
+  try {
+    const torrent = await session!.add(metainfo, {
+      store,
+      fileStore: store,
+      resumeFile: resumePath(metainfo.infoHashHex, dir),
+      peers,
+      ...(maxPeers !== undefined && { maxPeers }),
+      ...(options.onCheck !== undefined && { onCheckProgress: options.onCheck }),
+    });
+    return { session: session!, torrent, store, udp };
+  } catch (e) {
+    await store.close().catch(() => undefined);
+    await session!.close();
+    udp?.close();
+    throw e;
+  }
+}
+
+function parsePort(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port ${JSON.stringify(s)} must be a number from 0 to 65535`);
+  return n;
+}
+
+/** One line for --verbose, or undefined for events not worth a line. */
+export function explain(e: TorrentEvent): string | undefined {
+  switch (e.type) {
+    case 'checked':
+      return `checked existing data: ${e.have} pieces verified (${e.trusted} trusted from resume data, ${e.rechecked} hashed)`;
+    case 'peer-connected':
+      return `connected to ${e.address} (${printable(e.client)}, ${e.outgoing ? 'we dialled' : 'it dialled us'})`;
+    case 'peer-disconnected':
+      return `disconnected from ${e.address}: ${e.reason}`;
+    case 'hash-failed':
+      return `piece ${e.index} failed its SHA-1 check (sent by ${e.peers.join(', ') || 'peers now gone'}): downloading it again`;
+    case 'peer-banned':
+      return `banned ${e.address}: ${e.reason}`;
+    case 'choke-round':
+      return e.unchoked.length === 0 ? 'choke round: nobody interested, everyone choked' : `choke round: unchoked ${e.unchoked.map((u) => `${u.address} (${u.reason})`).join(', ')}`;
+    case 'tracker':
+      return `tracker ${e.url} answered ${e.event === 'none' ? 'a re-announce' : e.event}: ${e.peers} peers${e.warning !== undefined ? ` (warning: ${printable(e.warning)})` : ''}`;
+    case 'tracker-error':
+      return `tracker announce (${e.event}) failed: ${printable(e.message)}`;
+    case 'piece-verified':
+    case 'complete':
+    case 'error':
+      return undefined;
+  }
+}
+
+/** `1:02:03` or `2:03`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const mm = h > 0 ? String(m).padStart(2, '0') : String(m);
+  return `${h > 0 ? `${h}:` : ''}${mm}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/**
+ * The live status line: on a terminal it is redrawn in place every second;
+ * on a pipe a plain line is written every ten seconds, so logs stay short.
+ */
+export class StatusLine {
+  private timer: NodeJS.Timeout | undefined;
+  private drawn = false;
+  private lastPlain = 0;
+
+  constructor(
+    private readonly torrent: Torrent,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.draw(), 1000);
+    this.timer.unref();
+  }
+
+  line(): string {
+    const t = this.torrent;
+    const now = performance.now();
+    const { bytes, total } = t.progress;
+    const down = t.downloadRate.rate(now);
+    const up = t.uploadRate.rate(now);
+    const pct = total > 0 ? (100 * bytes) / total : 100;
+    const eta = t.complete ? 'done' : down > 0 ? `ETA ${formatDuration((total - bytes) / down)}` : 'ETA --:--';
+    return `${pct.toFixed(1).padStart(5)}%  down ${formatRate(down).padStart(10)}  up ${formatRate(up).padStart(10)}  peers ${String(t.peerCount).padStart(2)}  ${eta}`;
+  }
+
+  /** Print a message above the status line. */
+  log(message: string): void {
+    this.clear();
+    this.stream.write(`peerkit: ${message}\n`);
+  }
+
+  draw(): void {
+    if (this.stream.isTTY) {
+      this.stream.write(`\r${this.line()}\x1b[K`);
+      this.drawn = true;
+    } else if (performance.now() - this.lastPlain >= 10_000) {
+      this.lastPlain = performance.now();
+      this.stream.write(`${this.line().trim()}\n`);
+    }
+  }
+
+  clear(): void {
+    if (this.drawn) this.stream.write('\r\x1b[K');
+    this.drawn = false;
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.clear();
+  }
+}
+
+/** Resolve when the user asks to stop (Ctrl-C or SIGTERM); the second Ctrl-C exits at once. */
+export function untilInterrupted(): { readonly promise: Promise<string>; dispose(): void } {
+  let resolveIt: (s: string) => void = () => undefined;
+  const promise = new Promise<string>((r) => (resolveIt = r));
+  let count = 0;
+  const handler = (signal: NodeJS.Signals): void => {
+    count++;
+    if (count > 1) process.exit(130);
+    resolveIt(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    promise,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+export function storageMessage(e: Error): string {
+  if (e instanceof StorageError && e.code === 'disk-full') return `disk full${e.path !== undefined ? ` writing ${e.path}` : ''}: free some space, then run the same command again to resume`;
+  return e.message;
+}

@@ -1,0 +1,690 @@
+import { createHash } from 'node:crypto';
+import type { Metainfo } from '../metainfo/index.js';
+import type { Endpoint, Timer } from '../net/index.js';
+import type { FileStore, PieceStore } from '../storage/index.js';
+import { createTrackerClient, TrackerTiers, type AnnounceEvent } from '../tracker/client/index.js';
+import type { TrackerError } from '../tracker/index.js';
+import { Bitfield, decodeExtendedHandshake, encodeExtendedHandshake, type Message } from '../wire/index.js';
+import { Announcer } from './announcer.js';
+import { checkExisting, saveResume } from './check.js';
+import { Choker } from './choker.js';
+import { clientName, type PeerConnection } from './peer.js';
+import { PiecePicker, requestQueueDepth, type BlockRef, type PeerKey } from './picker.js';
+import { RateMeter, takeAll, TokenBucket } from './rate.js';
+import type { Session } from './session.js';
+import { Uploader } from './upload.js';
+
+/*
+ * One torrent in a session: its neighbours, what it has, and the two
+ * policies that drive BitTorrent (DESIGN.md: policies decide, this applies):
+ *
+ * - the PiecePicker chooses which blocks to request from whom (rarest
+ *   first, partial pieces first, endgame);
+ * - the Choker chooses, every 10 s, which peers we upload to (tit-for-tat,
+ *   plus one optimistic unchoke rotated every 30 s).
+ *
+ * Blocks of a piece are assembled in memory; when the last one arrives the
+ * piece is hashed (SHA-1, BEP 3), and only a piece that matches is written to
+ * the store and announced with `have`. A piece that fails is downloaded again
+ * and the peers that sent it get a strike; a peer that alone sent a bad
+ * piece, or has several strikes, is banned.
+ */
+
+export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
+
+export type TorrentEvent =
+  | { readonly type: 'checked'; readonly have: number; readonly trusted: number; readonly rechecked: number }
+  | { readonly type: 'peer-connected'; readonly address: string; readonly client: string; readonly outgoing: boolean }
+  | { readonly type: 'peer-disconnected'; readonly address: string; readonly reason: string }
+  | { readonly type: 'piece-verified'; readonly index: number }
+  | { readonly type: 'hash-failed'; readonly index: number; readonly peers: readonly string[] }
+  | { readonly type: 'peer-banned'; readonly address: string; readonly reason: string }
+  | { readonly type: 'choke-round'; readonly unchoked: readonly { readonly address: string; readonly reason: string }[] }
+  | { readonly type: 'tracker'; readonly url: string; readonly event: AnnounceEvent; readonly peers: number; readonly warning?: string }
+  | { readonly type: 'tracker-error'; readonly event: AnnounceEvent; readonly message: string }
+  | { readonly type: 'complete' }
+  | { readonly type: 'error'; readonly error: Error };
+
+export interface TorrentOptions {
+  /** Where the data is read and written. */
+  readonly store: PieceStore;
+  /** When the store is a FileStore: check existing files (and resume data) before starting. */
+  readonly fileStore?: FileStore;
+  /** Where verified pieces are remembered across restarts. */
+  readonly resumeFile?: string;
+  /** Peers to dial at once, besides the trackers' (tests, `--peer`). */
+  readonly peers?: readonly Endpoint[];
+  /** Whether to announce to the torrent's trackers. @default true */
+  readonly trackers?: boolean;
+  /** Bytes/s for this torrent. @default unlimited */
+  readonly maxUpload?: number;
+  readonly maxDownload?: number;
+  /** Neighbours for this torrent. @default 50 */
+  readonly maxPeers?: number;
+  readonly onCheckProgress?: (done: number, total: number) => void;
+  /** Trust that the store holds every piece, without a check (tests and the lab, whose seeders are built in memory). @default false */
+  readonly assumeComplete?: boolean;
+}
+
+const TICK_MS = 1000;
+const UNCHOKE_INTERVAL_MS = 10_000;
+const KEEPALIVE_MS = 90_000;
+/** BEP 3 suggests two minutes; a little longer forgives a slow peer's keep-alive. */
+const IDLE_TIMEOUT_MS = 180_000;
+/** A peer we asked for blocks that sends none for this long is snubbed (libtorrent: 60 s). */
+const SNUB_MS = 60_000;
+const RESUME_SAVE_MS = 15_000;
+/** Strikes (shared bad pieces) before a peer is banned. */
+const MAX_STRIKES = 3;
+/** The largest block we serve (BEP 3: clients use 16 KiB; larger requests are refused by most clients). */
+const MAX_REQUEST = 128 * 1024;
+/** Requests a peer may queue at us (BEP 10 `reqq` we advertise). */
+const OUR_REQQ = 2000;
+/**
+ * Verified pieces waiting for the disk before we stop reading from peers: a
+ * disk slower than the network then slows the senders (TCP flow control)
+ * instead of filling our memory.
+ */
+const MAX_WRITES_QUEUED = 32;
+/** Piece buffers kept for reuse. */
+const MAX_SPARE_BUFFERS = 16;
+
+export class Torrent {
+  readonly metainfo: Metainfo;
+  readonly infoHash: Uint8Array;
+  readonly infoHashHex: string;
+  readonly pieceCount: number;
+  state: TorrentState = 'checking';
+  error: Error | undefined;
+  /** Payload bytes over the wire, this run. */
+  downloaded = 0;
+  uploaded = 0;
+  /** Bytes of pieces that failed their hash or arrived unwanted. */
+  wasted = 0;
+  readonly downloadRate = new RateMeter();
+  readonly uploadRate = new RateMeter();
+  private readonly session: Session;
+  private readonly options: TorrentOptions;
+  private readonly store: PieceStore;
+  private readonly picker: PiecePicker;
+  private readonly choker: Choker;
+  private readonly uploader: Uploader;
+  private readonly have: Bitfield;
+  private readonly peers = new Map<PeerKey, PeerConnection>();
+  private readonly candidates = new Map<string, { endpoint: Endpoint; failures: number; retryAt: number; connected: boolean }>();
+  private readonly partial = new Map<number, Uint8Array>();
+  private readonly spare: Uint8Array[] = [];
+  /** Verified pieces handed to the store and not yet written. */
+  private writing = 0;
+  private readonly strikes = new Map<string, number>();
+  private readonly banned = new Set<string>();
+  private readonly downloadLimit: TokenBucket;
+  private readonly listeners = new Set<(e: TorrentEvent) => void>();
+  private announcer: Announcer | undefined;
+  private tickTimer: Timer | undefined;
+  private refillTimer: Timer | undefined;
+  private lastChokeAt = -Infinity;
+  private resumeDirty = false;
+  private lastResumeAt = 0;
+  private stopping: Promise<void> | undefined;
+
+  constructor(session: Session, metainfo: Metainfo, options: TorrentOptions) {
+    this.session = session;
+    this.metainfo = metainfo;
+    this.options = options;
+    this.infoHash = metainfo.infoHash;
+    this.infoHashHex = metainfo.infoHashHex;
+    this.pieceCount = metainfo.pieceCount;
+    this.store = options.store;
+    this.have = new Bitfield(metainfo.pieceCount);
+    this.picker = new PiecePicker({ pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.length, random: session.random });
+    this.choker = new Choker({ random: session.random });
+    this.downloadLimit = new TokenBucket(unlimitedIfZero(options.maxDownload));
+    this.uploader = new Uploader(
+      {
+        store: this.store,
+        clock: session.clock,
+        limits: [session.uploadLimit, new TokenBucket(unlimitedIfZero(options.maxUpload))],
+        pieceSize: (i) => metainfo.layout.pieceSize(i),
+        onSent: (peer, n) => {
+          this.uploaded += n;
+          this.uploadRate.add(n, this.now());
+        },
+        onError: (e) => this.fail(e),
+      },
+      metainfo.pieceLength,
+    );
+  }
+
+  on(listener: (e: TorrentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get acceptsPeers(): boolean {
+    return this.state === 'downloading' || this.state === 'seeding';
+  }
+
+  get complete(): boolean {
+    return this.have.complete;
+  }
+
+  /** Verified pieces and bytes. */
+  get progress(): { readonly pieces: number; readonly bytes: number; readonly total: number } {
+    const last = this.pieceCount - 1;
+    let bytes = this.have.count * this.metainfo.pieceLength;
+    if (this.pieceCount > 0 && this.have.has(last)) bytes -= this.metainfo.pieceLength - this.metainfo.layout.pieceSize(last);
+    return { pieces: this.have.count, bytes, total: this.metainfo.length };
+  }
+
+  /** Whether piece `index` is verified and stored. */
+  hasPiece(index: number): boolean {
+    return this.have.has(index);
+  }
+
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /** The neighbours, for a status display. */
+  peerList(): readonly PeerConnection[] {
+    return [...this.peers.values()];
+  }
+
+  /** Check existing data, then announce and start trading. */
+  async start(): Promise<void> {
+    if (this.options.fileStore !== undefined) {
+      const r = await checkExisting(this.metainfo, this.options.fileStore, this.options.resumeFile, {
+        ...(this.options.onCheckProgress !== undefined && { onProgress: this.options.onCheckProgress }),
+      });
+      const have = Bitfield.fromBytes(r.have, this.pieceCount);
+      for (let i = 0; i < this.pieceCount; i++) {
+        if (have.has(i)) {
+          this.have.set(i);
+          this.picker.markHave(i);
+        }
+      }
+      this.emit({ type: 'checked', have: this.have.count, trusted: r.trusted, rechecked: r.rechecked });
+    }
+    if (this.options.assumeComplete === true) for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i)) {
+      this.have.set(i);
+      this.picker.markHave(i);
+    }
+    this.state = this.have.complete ? 'seeding' : 'downloading';
+    this.lastResumeAt = this.now();
+    if (this.options.trackers !== false && !this.metainfo.announceList.every((t) => t.length === 0)) {
+      const { session } = this;
+      const tiers = new TrackerTiers(this.metainfo.announceList, {
+        random: session.random,
+        open: (url) => createTrackerClient(url, { httpGet: session.httpGet, ...(session.udpTrackers !== undefined && { udp: session.udpTrackers }) }),
+      });
+      this.announcer = new Announcer(
+        { clock: session.clock, tiers },
+        {
+          infoHash: this.infoHash,
+          peerId: session.peerId,
+          port: session.port,
+          key: Math.floor(session.random() * 2 ** 32),
+          numbers: () => ({ uploaded: this.uploaded, downloaded: this.downloaded, left: this.metainfo.length - this.progress.bytes, numWant: 50 }),
+          onAnswer: (url, result, event) => {
+            this.emit({ type: 'tracker', url, event, peers: result.peers.length, ...(result.warning !== undefined && { warning: result.warning }) });
+            this.addCandidates(result.peers);
+          },
+          onFailure: (e: TrackerError, event) => this.emit({ type: 'tracker-error', event, message: e.message }),
+        },
+      );
+      this.announcer.start();
+    }
+    this.addCandidates(this.options.peers ?? []);
+    if (this.have.complete) this.emit({ type: 'complete' });
+    this.tick();
+  }
+
+  /** Leave: tell the tracker `stopped`, close every connection, remember what we have. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const failed = this.state === 'error';
+    if (!failed) this.state = 'stopped';
+    this.tickTimer?.cancel();
+    this.refillTimer?.cancel();
+    for (const peer of [...this.peers.values()]) peer.close('torrent stopped');
+    await Promise.all([this.announcer?.stop(), this.writeResume()]);
+    await this.store.close().catch(() => undefined);
+    this.session.forget(this);
+  }
+
+  // --- peers ---------------------------------------------------------------
+
+  addCandidates(list: readonly Endpoint[]): void {
+    for (const endpoint of list) {
+      const id = `${endpoint.host}:${endpoint.port}`;
+      if (!this.candidates.has(id)) this.candidates.set(id, { endpoint, failures: 0, retryAt: 0, connected: false });
+    }
+    this.connectMore();
+  }
+
+  /** Attach a handshaken connection; false when we don't want it (banned, full, duplicate). */
+  addPeer(peer: PeerConnection): boolean {
+    if (!this.acceptsPeers) return false;
+    if (this.banned.has(this.banKey(peer))) return false;
+    if (this.peers.size >= (this.options.maxPeers ?? 50)) return false;
+    for (const p of this.peers.values()) if (Buffer.compare(p.peerId, peer.peerId) === 0) return false;
+    this.peers.set(peer.key, peer);
+    const now = this.now();
+    peer.attach(
+      {
+        message: (p, m) => this.onMessage(p, m),
+        closed: (p, reason) => this.onClosed(p, reason),
+        drain: (p) => this.uploader.serve(p),
+      },
+      () => this.session.clock.now(),
+    );
+    if (peer.isClosed) return true;
+    const out: Message[] = [];
+    // BEP 10: the extension handshake comes first after the BitTorrent handshake.
+    if (peer.extensions.extended) {
+      const payload = encodeExtendedHandshake({
+        m: new Map(),
+        v: 'peerkit 0.1.0',
+        reqq: OUR_REQQ,
+        p: this.session.port,
+        ...(/^\d+\.\d+\.\d+\.\d+$/.test(peer.remote.host) && { yourip: Uint8Array.from(peer.remote.host.split('.').map(Number)) }),
+        metadataSize: this.metainfo.infoBytes.length,
+      });
+      out.push({ type: 'extended', id: 0, payload });
+    }
+    // BEP 6 lets us say "all" or "none" in one byte; otherwise a bitfield, omitted when empty (BEP 3 allows that).
+    if (peer.extensions.fast && this.have.complete) out.push({ type: 'have-all' });
+    else if (peer.extensions.fast && this.have.count === 0) out.push({ type: 'have-none' });
+    else if (this.have.count > 0) out.push({ type: 'bitfield', bitfield: this.have.bytes });
+    peer.sendAll(out, now);
+    this.emit({ type: 'peer-connected', address: peer.address, client: clientName(peer.peerId), outgoing: peer.outgoing });
+    return true;
+  }
+
+  private onClosed(peer: PeerConnection, reason: string): void {
+    if (this.peers.get(peer.key) !== peer) return;
+    this.peers.delete(peer.key);
+    this.picker.removePeer(peer.key);
+    this.uploader.forget(peer);
+    for (const c of this.candidates.values()) if (c.endpoint.host === peer.remote.host && c.endpoint.port === peer.remote.port) c.connected = false;
+    this.emit({ type: 'peer-disconnected', address: peer.address, reason });
+    // Its requested blocks are free again: give them to the others.
+    for (const p of this.peers.values()) this.fillRequests(p);
+    if (this.choker.optimistic === peer.key || !peer.amChoking) this.chokeRound();
+    this.connectMore();
+  }
+
+  private connectMore(): void {
+    if (!this.acceptsPeers) return;
+    const now = this.now();
+    const max = this.options.maxPeers ?? 50;
+    let attempts = 0;
+    for (const [id, c] of this.candidates) {
+      if (this.peers.size + attempts >= max || !this.session.canConnect()) break;
+      if (c.connected || c.retryAt > now || this.banned.has(c.endpoint.host)) continue;
+      // Seeds need only leechers.
+      if (this.have.complete && c.failures === 0 && this.candidates.size > max * 4) continue;
+      c.connected = true;
+      attempts++;
+      this.session.connect(this, c.endpoint).then(
+        () => undefined,
+        () => {
+          c.connected = false;
+          c.failures++;
+          // Back off: 30 s, 60 s, ... and forget a peer that never answers.
+          c.retryAt = this.now() + 30_000 * c.failures;
+          if (c.failures >= 5) this.candidates.delete(id);
+        },
+      );
+    }
+  }
+
+  /** Loopback and private networks put many peers on one address: ban those by peer id as well. */
+  private banKey(peer: PeerConnection): string {
+    const h = peer.remote.host;
+    const shared = h.startsWith('127.') || h === '::1' || h.startsWith('::ffff:127.');
+    return shared ? `${h}/${Buffer.from(peer.peerId).toString('hex')}` : h;
+  }
+
+  private ban(peer: PeerConnection, reason: string): void {
+    this.banned.add(this.banKey(peer));
+    this.emit({ type: 'peer-banned', address: peer.address, reason });
+    peer.close(`banned: ${reason}`);
+  }
+
+  // --- messages ------------------------------------------------------------
+
+  private onMessage(peer: PeerConnection, m: Message): void {
+    const now = this.now();
+    switch (m.type) {
+      case 'keep-alive':
+      case 'suggest':
+      case 'port':
+      case 'unknown':
+        return;
+      case 'choke':
+        peer.peerChoking = true;
+        // Without the fast extension a choke discards our requests (BEP 3); with it, the peer
+        // rejects them one by one (BEP 6), but we put them back now rather than wait on it.
+        this.picker.releaseAll(peer.key);
+        for (const p of this.peers.values()) if (p !== peer) this.fillRequests(p);
+        if (peer.allowedFast.size > 0) this.fillRequests(peer);
+        return;
+      case 'unchoke':
+        peer.peerChoking = false;
+        this.fillRequests(peer);
+        return;
+      case 'interested':
+        peer.peerInterested = true;
+        // A free upload slot goes to it now rather than at the next round.
+        if (peer.amChoking && this.unchokedCount() < 5) this.setChoke(peer, false, now);
+        return;
+      case 'not-interested':
+        peer.peerInterested = false;
+        return;
+      case 'have':
+        if (m.index >= this.pieceCount) return peer.close('have for a piece that does not exist');
+        if (peer.pieces.has(m.index)) return;
+        peer.pieces.set(m.index);
+        this.picker.peerHave(peer.key, m.index);
+        if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
+        // One new piece can only make it interesting, and only if we want that piece.
+        if (!peer.amInterested && !this.have.complete && this.picker.wants(m.index) && !this.picker.has(m.index)) this.updateInterest(peer);
+        this.fillRequests(peer);
+        return;
+      case 'bitfield':
+        if (peer.sentPieces) return peer.close('a second bitfield');
+        peer.pieces = Bitfield.fromBytes(m.bitfield, this.pieceCount);
+        return this.peerPieces(peer, peer.pieces);
+      case 'have-all':
+      case 'have-none':
+        if (!peer.extensions.fast) return peer.close(`${m.type} without the fast extension`);
+        if (peer.sentPieces) return peer.close(`${m.type} after the piece list`);
+        if (m.type === 'have-all') peer.pieces.setAll();
+        return this.peerPieces(peer, m.type === 'have-all' ? 'all' : 'none');
+      case 'request':
+        return this.onRequest(peer, m, now);
+      case 'cancel':
+        this.uploader.cancel(peer, m);
+        return;
+      case 'piece':
+        return this.onBlock(peer, m.index, m.begin, m.block, now);
+      case 'reject':
+        if (!peer.extensions.fast) return peer.close('reject without the fast extension');
+        this.picker.release(peer.key, m);
+        this.fillRequests(peer);
+        return;
+      case 'allowed-fast':
+        if (m.index < this.pieceCount) peer.allowedFast.add(m.index);
+        if (peer.peerChoking) this.fillRequests(peer);
+        return;
+      case 'extended':
+        if (m.id === 0) {
+          const h = decodeExtendedHandshake(m.payload);
+          peer.extensionIds = h.m;
+          if (h.reqq !== undefined && h.reqq > 0) peer.maxRequests = Math.min(h.reqq, 2000);
+          if (h.v !== undefined) peer.clientVersion = h.v;
+        }
+        return;
+    }
+  }
+
+  private peerPieces(peer: PeerConnection, pieces: Bitfield | 'all' | 'none'): void {
+    peer.sentPieces = true;
+    this.picker.addPeer(peer.key, pieces === 'all' || pieces === 'none' ? pieces : peer.pieces);
+    this.afterPeerPieces(peer);
+  }
+
+  private afterPeerPieces(peer: PeerConnection): void {
+    // Two seeds have nothing to say to each other.
+    if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
+    this.updateInterest(peer);
+    this.fillRequests(peer);
+  }
+
+  private updateInterest(peer: PeerConnection): void {
+    const interested = !this.have.complete && this.picker.isInteresting(peer.pieces);
+    if (interested === peer.amInterested) return;
+    peer.amInterested = interested;
+    peer.send({ type: interested ? 'interested' : 'not-interested' }, this.now());
+  }
+
+  private onRequest(peer: PeerConnection, r: BlockRef, now: number): void {
+    const valid = r.index < this.pieceCount && r.length > 0 && r.length <= MAX_REQUEST && r.begin + r.length <= this.metainfo.layout.pieceSize(r.index);
+    if (!valid) return peer.close(`bad request ${r.index}:${r.begin}+${r.length}`);
+    const reject = (): void => {
+      if (peer.extensions.fast) peer.send({ type: 'reject', ...r }, now);
+    };
+    // Choked peers get no data (BEP 3); nor do requests for pieces we don't have.
+    if (peer.amChoking || !this.have.has(r.index) || peer.requests.length >= OUR_REQQ) return reject();
+    this.uploader.enqueue(peer, r);
+  }
+
+  // --- downloading -----------------------------------------------------------
+
+  private onBlock(peer: PeerConnection, index: number, begin: number, block: Uint8Array, now: number): void {
+    const len = block.length;
+    this.downloaded += len;
+    this.downloadRate.add(len, now);
+    peer.download.add(len, now);
+    peer.downloadAverage.add(len, now);
+    if (index >= this.pieceCount || begin + len > this.metainfo.layout.pieceSize(index)) return peer.close(`block outside piece ${index}`);
+    const r = this.picker.onBlock(peer.key, { index, begin, length: len });
+    if (!r.wanted) {
+      this.wasted += len;
+      this.fillRequests(peer);
+      return;
+    }
+    peer.lastBlockAt = now;
+    peer.snubbed = false;
+    let buf = this.partial.get(index);
+    if (buf === undefined) {
+      const size = this.metainfo.layout.pieceSize(index);
+      buf = (size === this.metainfo.pieceLength ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(size);
+      this.partial.set(index, buf);
+    }
+    buf.set(block, begin);
+    for (const key of r.cancel) {
+      const other = this.peers.get(key);
+      other?.send({ type: 'cancel', index, begin, length: len }, now);
+    }
+    if (r.pieceReady) this.verify(index, buf);
+    this.fillRequests(peer);
+  }
+
+  private verify(index: number, data: Uint8Array): void {
+    this.partial.delete(index);
+    const expected = this.metainfo.pieces.subarray(index * 20, index * 20 + 20);
+    const actual = createHash('sha1').update(data).digest();
+    if (actual.equals(expected)) {
+      this.writing++;
+      if (this.writing === MAX_WRITES_QUEUED) for (const p of this.peers.values()) p.pause();
+      this.store.writePiece(index, data).then(
+        () => {
+          this.writing--;
+          if (this.writing === MAX_WRITES_QUEUED >> 1) for (const p of this.peers.values()) p.resume();
+          this.recycle(data);
+          this.pieceWritten(index);
+        },
+        (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
+      );
+      return;
+    }
+    this.recycle(data);
+    this.wasted += data.length;
+    const contributors = this.picker.pieceFailed(index);
+    const sent = contributors.map((k) => this.peers.get(k)).filter((p): p is PeerConnection => p !== undefined);
+    this.emit({ type: 'hash-failed', index, peers: sent.map((p) => p.address) });
+    for (const p of sent) {
+      const key = this.banKey(p);
+      const strikes = (this.strikes.get(key) ?? 0) + 1;
+      this.strikes.set(key, strikes);
+      // A peer that sent every block of a bad piece sent bad data: no doubt about whom to blame.
+      if (contributors.length === 1) this.ban(p, `sent piece ${index}, which failed its hash check`);
+      else if (strikes >= MAX_STRIKES) this.ban(p, `took part in ${strikes} pieces that failed their hash check`);
+    }
+    for (const p of this.peers.values()) this.fillRequests(p);
+  }
+
+  /** Piece buffers are reused: a fresh 256 KiB buffer per piece is a lot of work for the garbage collector at 200 MB/s. */
+  private recycle(buf: Uint8Array): void {
+    if (buf.length === this.metainfo.pieceLength && this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buf);
+  }
+
+  private pieceWritten(index: number): void {
+    if (this.state !== 'downloading') return;
+    this.picker.pieceVerified(index);
+    this.have.set(index);
+    this.resumeDirty = true;
+    this.emit({ type: 'piece-verified', index });
+    const now = this.now();
+    for (const p of this.peers.values()) {
+      // BEP 3: tell everyone, so they know whom to ask; a peer that has it too does not need it,
+      // but some clients count `have` for availability, so it goes to all.
+      p.send({ type: 'have', index }, now);
+      if (p.pieces.has(index)) this.updateInterest(p);
+    }
+    if (this.have.complete) this.completed();
+  }
+
+  private completed(): void {
+    this.state = 'seeding';
+    this.announcer?.completed();
+    void this.writeResume();
+    for (const p of [...this.peers.values()]) {
+      if (p.pieces.complete) p.close('both seeding');
+      else this.updateInterest(p);
+    }
+    this.emit({ type: 'complete' });
+  }
+
+  /** Keep `peer`'s request pipeline full: deep enough for its rate, never more than it queues. */
+  private fillRequests(peer: PeerConnection): void {
+    if (peer.isClosed || !peer.amInterested || this.state !== 'downloading' || this.refillTimer !== undefined) return;
+    const choked = peer.peerChoking;
+    if (choked && peer.allowedFast.size === 0) return;
+    const now = this.now();
+    const depth = peer.snubbed ? 1 : requestQueueDepth(peer.download.rate(now), { blockSize: this.picker.blockSize, max: peer.maxRequests });
+    const outstanding = this.picker.outstanding(peer.key);
+    const want = depth - outstanding;
+    // Top the pipeline up in batches, not one request per block received: fewer, larger sends.
+    if (want <= 0 || (outstanding > 0 && want < Math.max(1, depth >> 3))) return;
+    const blocks = this.picker.pick(peer.key, peer.pieces, want, choked ? peer.allowedFast : undefined);
+    if (blocks.length === 0) return;
+    peer.sendAll(
+      blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })),
+      now,
+    );
+    // A download cap: requests are what pull data in, so pace them.
+    const wait = takeAll([this.session.downloadLimit, this.downloadLimit], blocks.length * this.picker.blockSize, now);
+    if (wait > 0) this.pauseRequests(wait);
+  }
+
+  private pauseRequests(ms: number): void {
+    if (this.refillTimer !== undefined) return;
+    this.refillTimer = this.session.clock.setTimer(ms, () => {
+      this.refillTimer = undefined;
+      for (const p of this.peers.values()) this.fillRequests(p);
+    });
+  }
+
+  // --- choking ---------------------------------------------------------------
+
+  private unchokedCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (!p.amChoking) n++;
+    return n;
+  }
+
+  private setChoke(peer: PeerConnection, choke: boolean, now: number): void {
+    if (peer.amChoking === choke) return;
+    peer.amChoking = choke;
+    peer.send({ type: choke ? 'choke' : 'unchoke' }, now);
+    if (choke) this.uploader.choked(peer);
+  }
+
+  /** Apply the choker's decision: unchoke its picks, choke everyone else. */
+  private chokeRound(): void {
+    const now = this.now();
+    this.lastChokeAt = now;
+    const candidates = [...this.peers.values()].map((p) => ({
+      peer: p.key,
+      interested: p.peerInterested,
+      downloadRate: p.downloadAverage.rate(now),
+      uploadRate: p.uploadAverage.rate(now),
+      connectedAt: p.connectedAt,
+      snubbed: p.snubbed,
+    }));
+    const decision = this.choker.decide(candidates, now, this.have.complete);
+    const unchoked: { address: string; reason: string }[] = [];
+    for (const p of this.peers.values()) {
+      const open = decision.unchoke.has(p.key);
+      this.setChoke(p, !open, now);
+      if (open) unchoked.push({ address: p.address, reason: decision.reasons.get(p.key) ?? '' });
+    }
+    this.emit({ type: 'choke-round', unchoked });
+  }
+
+  // --- housekeeping ------------------------------------------------------------
+
+  private tick(): void {
+    if (this.state === 'stopped' || this.state === 'error') return;
+    const now = this.now();
+    for (const p of [...this.peers.values()]) {
+      if (now - p.lastReceivedAt > IDLE_TIMEOUT_MS) {
+        p.close('idle for 3 minutes');
+        continue;
+      }
+      if (now - p.lastSentAt > KEEPALIVE_MS) p.send({ type: 'keep-alive' }, now);
+      if (!p.snubbed && this.picker.outstanding(p.key) > 0 && now - p.lastBlockAt > SNUB_MS) {
+        // Snubbed (it ignores our requests): hand its blocks to others and ask it for one at a time.
+        p.snubbed = true;
+        this.picker.releaseAll(p.key);
+        for (const o of this.peers.values()) this.fillRequests(o);
+      }
+    }
+    if (now - this.lastChokeAt >= UNCHOKE_INTERVAL_MS) this.chokeRound();
+    if (this.resumeDirty && now - this.lastResumeAt >= RESUME_SAVE_MS) void this.writeResume();
+    if (this.peers.size < 5) this.announcer?.wantMorePeers();
+    this.connectMore();
+    this.tickTimer = this.session.clock.setTimer(TICK_MS, () => this.tick());
+  }
+
+  private async writeResume(): Promise<void> {
+    const { fileStore, resumeFile } = this.options;
+    if (fileStore === undefined || resumeFile === undefined || !this.resumeDirty) return;
+    this.resumeDirty = false;
+    this.lastResumeAt = this.now();
+    try {
+      await saveResume(this.metainfo, fileStore, resumeFile, () => this.have.bytes.slice());
+    } catch {
+      this.resumeDirty = true; // try again later; losing resume data only costs a recheck
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.state === 'error' || this.state === 'stopped') return;
+    this.state = 'error';
+    this.error = e;
+    this.emit({ type: 'error', error: e });
+    void this.stop();
+  }
+
+  private now(): number {
+    return this.session.clock.now();
+  }
+
+  private emit(e: TorrentEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+/** A cap of 0 (or none) means no cap, as in other clients' settings. */
+export function unlimitedIfZero(rate: number | undefined): number {
+  return rate === undefined || rate <= 0 ? Infinity : rate;
+}
