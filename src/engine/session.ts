@@ -129,8 +129,8 @@ export class Session {
     return this.connections + this.halfOpen < (this.options.maxConnections ?? 200) && this.halfOpen < MAX_HALF_OPEN;
   }
 
-  /** Dial a peer for `torrent`; resolves when it is attached, rejects when it could not be. */
-  async connect(torrent: Torrent, to: Endpoint): Promise<void> {
+  /** Dial a peer for `torrent`; resolves when it is attached (false: the torrent did not want it), rejects when it could not be reached. */
+  async connect(torrent: Torrent, to: Endpoint): Promise<boolean> {
     this.halfOpen++;
     let conn: StreamConnection;
     try {
@@ -144,7 +144,7 @@ export class Session {
       conn.destroy();
       throw new WireError('bad-handshake', 'the peer answered for another torrent');
     }
-    this.attach(torrent, conn, handshake, decoder, true);
+    return this.attach(torrent, conn, handshake, decoder, true);
   }
 
   private incoming(conn: StreamConnection): void {
@@ -166,10 +166,10 @@ export class Session {
     );
   }
 
-  private attach(torrent: Torrent, conn: StreamConnection, handshake: Handshake, decoder: WireDecoder, outgoing: boolean): void {
+  private attach(torrent: Torrent, conn: StreamConnection, handshake: Handshake, decoder: WireDecoder, outgoing: boolean): boolean {
     if (sameBytes(handshake.peerId, this.peerId)) {
       conn.destroy(); // we dialled ourselves (our own address came back from a tracker)
-      return;
+      return false;
     }
     const ours = this.extensions;
     const peer = new PeerConnection({
@@ -188,10 +188,11 @@ export class Session {
     });
     if (!torrent.addPeer(peer)) {
       conn.destroy();
-      return;
+      return false;
     }
     this.connections++;
     peer.onGone(() => this.connections--);
+    return true;
   }
 
   /** Read bytes until the 68-byte handshake is in, within the handshake timeout. */

@@ -1,17 +1,19 @@
-import { createHash } from 'node:crypto';
 import type { Metainfo } from '../metainfo/index.js';
 import type { Endpoint, Timer } from '../net/index.js';
-import type { FileStore, PieceStore } from '../storage/index.js';
-import { createTrackerClient, TrackerTiers, type AnnounceEvent } from '../tracker/client/index.js';
+import type { PieceStore } from '../storage/index.js';
+import { createTrackerClient, TrackerTiers } from '../tracker/client/index.js';
 import type { TrackerError } from '../tracker/index.js';
 import { Bitfield, decodeExtendedHandshake, encodeExtendedHandshake, type Message } from '../wire/index.js';
 import { Announcer } from './announcer.js';
+import { PieceAssembler } from './assembler.js';
+import { PeerCandidates } from './candidates.js';
 import { checkExisting, saveResume } from './check.js';
 import { Choker } from './choker.js';
 import { clientName, type PeerConnection } from './peer.js';
 import { PiecePicker, requestQueueDepth, type BlockRef, type PeerKey } from './picker.js';
 import { RateMeter, takeAll, TokenBucket } from './rate.js';
 import type { Session } from './session.js';
+import type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
 import { Uploader } from './upload.js';
 
 /*
@@ -30,42 +32,6 @@ import { Uploader } from './upload.js';
  * piece, or has several strikes, is banned.
  */
 
-export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
-
-export type TorrentEvent =
-  | { readonly type: 'checked'; readonly have: number; readonly trusted: number; readonly rechecked: number }
-  | { readonly type: 'peer-connected'; readonly address: string; readonly client: string; readonly outgoing: boolean }
-  | { readonly type: 'peer-disconnected'; readonly address: string; readonly reason: string }
-  | { readonly type: 'piece-verified'; readonly index: number }
-  | { readonly type: 'hash-failed'; readonly index: number; readonly peers: readonly string[] }
-  | { readonly type: 'peer-banned'; readonly address: string; readonly reason: string }
-  | { readonly type: 'choke-round'; readonly unchoked: readonly { readonly address: string; readonly reason: string }[] }
-  | { readonly type: 'tracker'; readonly url: string; readonly event: AnnounceEvent; readonly peers: number; readonly warning?: string }
-  | { readonly type: 'tracker-error'; readonly event: AnnounceEvent; readonly message: string }
-  | { readonly type: 'complete' }
-  | { readonly type: 'error'; readonly error: Error };
-
-export interface TorrentOptions {
-  /** Where the data is read and written. */
-  readonly store: PieceStore;
-  /** When the store is a FileStore: check existing files (and resume data) before starting. */
-  readonly fileStore?: FileStore;
-  /** Where verified pieces are remembered across restarts. */
-  readonly resumeFile?: string;
-  /** Peers to dial at once, besides the trackers' (tests, `--peer`). */
-  readonly peers?: readonly Endpoint[];
-  /** Whether to announce to the torrent's trackers. @default true */
-  readonly trackers?: boolean;
-  /** Bytes/s for this torrent. @default unlimited */
-  readonly maxUpload?: number;
-  readonly maxDownload?: number;
-  /** Neighbours for this torrent. @default 50 */
-  readonly maxPeers?: number;
-  readonly onCheckProgress?: (done: number, total: number) => void;
-  /** Trust that the store holds every piece, without a check (tests and the lab, whose seeders are built in memory). @default false */
-  readonly assumeComplete?: boolean;
-}
-
 const TICK_MS = 1000;
 const UNCHOKE_INTERVAL_MS = 10_000;
 const KEEPALIVE_MS = 90_000;
@@ -80,14 +46,8 @@ const MAX_STRIKES = 3;
 const MAX_REQUEST = 128 * 1024;
 /** Requests a peer may queue at us (BEP 10 `reqq` we advertise). */
 const OUR_REQQ = 2000;
-/**
- * Verified pieces waiting for the disk before we stop reading from peers: a
- * disk slower than the network then slows the senders (TCP flow control)
- * instead of filling our memory.
- */
-const MAX_WRITES_QUEUED = 32;
-/** Piece buffers kept for reuse. */
-const MAX_SPARE_BUFFERS = 16;
+
+export type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
 
 export class Torrent {
   readonly metainfo: Metainfo;
@@ -111,11 +71,10 @@ export class Torrent {
   private readonly uploader: Uploader;
   private readonly have: Bitfield;
   private readonly peers = new Map<PeerKey, PeerConnection>();
-  private readonly candidates = new Map<string, { endpoint: Endpoint; failures: number; retryAt: number; connected: boolean }>();
-  private readonly partial = new Map<number, Uint8Array>();
-  private readonly spare: Uint8Array[] = [];
-  /** Verified pieces handed to the store and not yet written. */
-  private writing = 0;
+  private readonly candidates = new PeerCandidates();
+  /** Outgoing connections being set up. */
+  private dialling = 0;
+  private readonly assembler: PieceAssembler;
   private readonly strikes = new Map<string, number>();
   private readonly banned = new Set<string>();
   private readonly downloadLimit: TokenBucket;
@@ -139,6 +98,17 @@ export class Torrent {
     this.have = new Bitfield(metainfo.pieceCount);
     this.picker = new PiecePicker({ pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.length, random: session.random });
     this.choker = new Choker({ random: session.random });
+    this.assembler = new PieceAssembler(this.store, metainfo.pieces, metainfo.pieceLength, (i) => metainfo.layout.pieceSize(i), {
+      written: (i) => this.pieceWritten(i),
+      failed: (i) => this.pieceFailed(i),
+      error: (e) => this.fail(e),
+      backpressure: (full) => {
+        for (const p of this.peers.values()) {
+          if (full) p.pause();
+          else p.resume();
+        }
+      },
+    });
     this.downloadLimit = new TokenBucket(unlimitedIfZero(options.maxDownload));
     this.uploader = new Uploader(
       {
@@ -260,10 +230,7 @@ export class Torrent {
   // --- peers ---------------------------------------------------------------
 
   addCandidates(list: readonly Endpoint[]): void {
-    for (const endpoint of list) {
-      const id = `${endpoint.host}:${endpoint.port}`;
-      if (!this.candidates.has(id)) this.candidates.set(id, { endpoint, failures: 0, retryAt: 0, connected: false });
-    }
+    this.candidates.add(list);
     this.connectMore();
   }
 
@@ -311,7 +278,7 @@ export class Torrent {
     this.peers.delete(peer.key);
     this.picker.removePeer(peer.key);
     this.uploader.forget(peer);
-    for (const c of this.candidates.values()) if (c.endpoint.host === peer.remote.host && c.endpoint.port === peer.remote.port) c.connected = false;
+    this.candidates.released(peer.remote);
     this.emit({ type: 'peer-disconnected', address: peer.address, reason });
     // Its requested blocks are free again: give them to the others.
     for (const p of this.peers.values()) this.fillRequests(p);
@@ -321,24 +288,19 @@ export class Torrent {
 
   private connectMore(): void {
     if (!this.acceptsPeers) return;
-    const now = this.now();
-    const max = this.options.maxPeers ?? 50;
-    let attempts = 0;
-    for (const [id, c] of this.candidates) {
-      if (this.peers.size + attempts >= max || !this.session.canConnect()) break;
-      if (c.connected || c.retryAt > now || this.banned.has(c.endpoint.host)) continue;
-      // Seeds need only leechers.
-      if (this.have.complete && c.failures === 0 && this.candidates.size > max * 4) continue;
-      c.connected = true;
-      attempts++;
-      this.session.connect(this, c.endpoint).then(
-        () => undefined,
+    const room = (this.options.maxPeers ?? 50) - this.peers.size - this.dialling;
+    if (room <= 0 || !this.session.canConnect()) return;
+    const targets = this.candidates.take(room, this.now(), (e) => this.banned.has(e.host));
+    for (const endpoint of targets) {
+      this.dialling++;
+      this.session.connect(this, endpoint).then(
+        (attached) => {
+          this.dialling--;
+          if (!attached) this.candidates.failed(endpoint, this.now()); // a duplicate or refused: not again soon
+        },
         () => {
-          c.connected = false;
-          c.failures++;
-          // Back off: 30 s, 60 s, ... and forget a peer that never answers.
-          c.retryAt = this.now() + 30_000 * c.failures;
-          if (c.failures >= 5) this.candidates.delete(id);
+          this.dialling--;
+          this.candidates.failed(endpoint, this.now());
         },
       );
     }
@@ -482,41 +444,18 @@ export class Torrent {
     }
     peer.lastBlockAt = now;
     peer.snubbed = false;
-    let buf = this.partial.get(index);
-    if (buf === undefined) {
-      const size = this.metainfo.layout.pieceSize(index);
-      buf = (size === this.metainfo.pieceLength ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(size);
-      this.partial.set(index, buf);
-    }
-    buf.set(block, begin);
+    this.assembler.block(index, begin, block);
     for (const key of r.cancel) {
       const other = this.peers.get(key);
       other?.send({ type: 'cancel', index, begin, length: len }, now);
     }
-    if (r.pieceReady) this.verify(index, buf);
+    if (r.pieceReady) this.assembler.complete(index);
     this.fillRequests(peer);
   }
 
-  private verify(index: number, data: Uint8Array): void {
-    this.partial.delete(index);
-    const expected = this.metainfo.pieces.subarray(index * 20, index * 20 + 20);
-    const actual = createHash('sha1').update(data).digest();
-    if (actual.equals(expected)) {
-      this.writing++;
-      if (this.writing === MAX_WRITES_QUEUED) for (const p of this.peers.values()) p.pause();
-      this.store.writePiece(index, data).then(
-        () => {
-          this.writing--;
-          if (this.writing === MAX_WRITES_QUEUED >> 1) for (const p of this.peers.values()) p.resume();
-          this.recycle(data);
-          this.pieceWritten(index);
-        },
-        (e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))),
-      );
-      return;
-    }
-    this.recycle(data);
-    this.wasted += data.length;
+  /** A piece failed its hash check: blame and perhaps ban the peers that sent it, and fetch it again. */
+  private pieceFailed(index: number): void {
+    this.wasted += this.metainfo.layout.pieceSize(index);
     const contributors = this.picker.pieceFailed(index);
     const sent = contributors.map((k) => this.peers.get(k)).filter((p): p is PeerConnection => p !== undefined);
     this.emit({ type: 'hash-failed', index, peers: sent.map((p) => p.address) });
@@ -529,11 +468,6 @@ export class Torrent {
       else if (strikes >= MAX_STRIKES) this.ban(p, `took part in ${strikes} pieces that failed their hash check`);
     }
     for (const p of this.peers.values()) this.fillRequests(p);
-  }
-
-  /** Piece buffers are reused: a fresh 256 KiB buffer per piece is a lot of work for the garbage collector at 200 MB/s. */
-  private recycle(buf: Uint8Array): void {
-    if (buf.length === this.metainfo.pieceLength && this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(buf);
   }
 
   private pieceWritten(index: number): void {

@@ -1,0 +1,41 @@
+import type { Endpoint } from '../net/index.js';
+import type { FileStore, PieceStore } from '../storage/index.js';
+import type { AnnounceEvent } from '../tracker/client/index.js';
+
+/* What a Torrent is told (options) and what it tells (events), for the CLI, the web UI and the lab. */
+
+export type TorrentState = 'checking' | 'downloading' | 'seeding' | 'stopped' | 'error';
+
+export type TorrentEvent =
+  | { readonly type: 'checked'; readonly have: number; readonly trusted: number; readonly rechecked: number }
+  | { readonly type: 'peer-connected'; readonly address: string; readonly client: string; readonly outgoing: boolean }
+  | { readonly type: 'peer-disconnected'; readonly address: string; readonly reason: string }
+  | { readonly type: 'piece-verified'; readonly index: number }
+  | { readonly type: 'hash-failed'; readonly index: number; readonly peers: readonly string[] }
+  | { readonly type: 'peer-banned'; readonly address: string; readonly reason: string }
+  | { readonly type: 'choke-round'; readonly unchoked: readonly { readonly address: string; readonly reason: string }[] }
+  | { readonly type: 'tracker'; readonly url: string; readonly event: AnnounceEvent; readonly peers: number; readonly warning?: string }
+  | { readonly type: 'tracker-error'; readonly event: AnnounceEvent; readonly message: string }
+  | { readonly type: 'complete' }
+  | { readonly type: 'error'; readonly error: Error };
+
+export interface TorrentOptions {
+  /** Where the data is read and written. */
+  readonly store: PieceStore;
+  /** When the store is a FileStore: check existing files (and resume data) before starting. */
+  readonly fileStore?: FileStore;
+  /** Where verified pieces are remembered across restarts. */
+  readonly resumeFile?: string;
+  /** Peers to dial at once, besides the trackers' (tests, `--peer`). */
+  readonly peers?: readonly Endpoint[];
+  /** Whether to announce to the torrent's trackers. @default true */
+  readonly trackers?: boolean;
+  /** Bytes/s for this torrent. @default unlimited */
+  readonly maxUpload?: number;
+  readonly maxDownload?: number;
+  /** Neighbours for this torrent. @default 50 */
+  readonly maxPeers?: number;
+  readonly onCheckProgress?: (done: number, total: number) => void;
+  /** Trust that the store holds every piece, without a check (tests and the lab, whose seeders are built in memory). @default false */
+  readonly assumeComplete?: boolean;
+}
