@@ -12,9 +12,9 @@ export interface Result {
 }
 
 /** Run the `peerkit` command as a user would, and collect what it prints. */
-export function peerkit(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<Result> {
+export function peerkit(args: readonly string[], options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERKIT_DEBUG: undefined } });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERKIT_DEBUG: undefined, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
