@@ -1,4 +1,5 @@
 import type { Random } from '../net/random.js';
+import { PieceOrder } from './piece-order.js';
 
 /*
  * The piece picker: which blocks to request from which peer (BEP 3 leaves the
@@ -10,14 +11,15 @@ import type { Random } from '../net/random.js';
  *  1. our pieces (`have`) and the file selection (`wanted`);
  *  2. availability: how many connected peers have each piece. Seeds are a
  *     single counter (`seeds`), so a have-all costs O(1) and they do not move
- *     pieces between buckets (they add the same to every piece);
- *  3. the pool: wanted pieces we lack that no block has been requested of,
- *     kept sorted by availability in one array (`order`) cut into buckets
- *     (`bucket[a]` = first position of availability a), shuffled inside a
- *     bucket. A have/bitfield/disconnect moves a piece one bucket by a single
- *     swap with the bucket's edge; finding the rarest piece a peer has scans
- *     from the lowest bucket at a random offset, so it costs the pieces
- *     examined, not the torrent (the libtorrent design);
+ *     pieces between buckets (they add the same to every piece); the other
+ *     peers' counts are kept by the pool, whose order depends on them;
+ *  3. the pool (`pool`, a PieceOrder, piece-order.ts): wanted pieces we lack
+ *     that no block has been requested of, kept sorted by availability in
+ *     buckets, shuffled inside a bucket. A have/bitfield/disconnect moves a
+ *     piece one bucket by a single swap with the bucket's edge; finding the
+ *     rarest piece a peer has scans from the lowest bucket at a random
+ *     offset, so it costs the pieces examined, not the torrent (the
+ *     libtorrent design);
  *  4. partial pieces (`partials`, insertion ordered, small): per block, who it
  *     is requested from and who sent it;
  *  5. per peer: our copy of its pieces and its outstanding requests.
@@ -108,14 +110,9 @@ export class PiecePicker {
   private haveN = 0;
   private missingWanted: number;
 
-  private readonly avail: Int32Array;
   private seeds = 0;
-  private readonly order: Int32Array;
-  private readonly pos: Int32Array;
-  private readonly bucket: number[] = [0];
-  private size: number;
-  /** Bumped whenever a piece enters the pool (it invalidates the peers' "nothing new" marks). */
-  private poolGen = 0;
+  /** Wanted pieces we lack and have not started, by availability; it also counts the non-seed availability. */
+  private readonly pool: PieceOrder;
 
   private readonly partials = new Map<number, Partial>();
   /** Free blocks in wanted partial pieces. */
@@ -140,19 +137,7 @@ export class PiecePicker {
     this.have = new Uint8Array(n);
     this.wanted = new Uint8Array(n).fill(1);
     this.missingWanted = n;
-    this.avail = new Int32Array(n);
-    this.order = new Int32Array(n);
-    this.pos = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.order[i] = i;
-    // Fisher-Yates: random order inside the (single, availability 0) bucket.
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(this.random() * (i + 1));
-      const t = this.order[i]!;
-      this.order[i] = this.order[j]!;
-      this.order[j] = t;
-    }
-    for (let i = 0; i < n; i++) this.pos[this.order[i]!] = i;
-    this.size = n;
+    this.pool = new PieceOrder(n, this.random);
   }
 
   // --- geometry ---------------------------------------------------------
@@ -186,7 +171,7 @@ export class PiecePicker {
     if (this.have[index] === 1) return;
     const part = this.partials.get(index);
     if (part !== undefined) this.dropPartial(part);
-    if (this.pos[index]! >= 0) this.poolRemove(index);
+    this.pool.remove(index);
     this.have[index] = 1;
     this.haveN++;
     if (this.wanted[index] === 1) this.missingWanted--;
@@ -219,8 +204,8 @@ export class PiecePicker {
     this.missingWanted += wanted ? 1 : -1;
     const part = this.partials.get(index);
     if (part !== undefined) this.partialFree += wanted ? part.free : -part.free;
-    else if (wanted) this.poolInsert(index);
-    else this.poolRemove(index);
+    else if (wanted) this.pool.insert(index);
+    else this.pool.remove(index);
   }
 
   // --- availability -----------------------------------------------------
@@ -243,7 +228,7 @@ export class PiecePicker {
       if (!pieces.has(i)) continue;
       bits[i >> 3]! |= 0x80 >> (i & 7);
       rec.count++;
-      this.inc(i);
+      this.pool.increment(i);
     }
   }
 
@@ -256,7 +241,7 @@ export class PiecePicker {
     if ((bits[index >> 3]! & mask) !== 0) return;
     bits[index >> 3]! |= mask;
     rec.count++;
-    this.inc(index);
+    this.pool.increment(index);
     if (rec.count === this.pieceCount) {
       // It finished: count it as a seed from now on (one O(n) pass, once).
       this.forget(rec);
@@ -274,14 +259,14 @@ export class PiecePicker {
   }
 
   availability(index: number): number {
-    return this.avail[index]! + this.seeds;
+    return this.pool.availability(index) + this.seeds;
   }
 
   isInteresting(pieces: PieceSet): boolean {
     if (pieces.count === 0 || this.missingWanted === 0) return false;
     if (pieces.count >= this.pieceCount) return true;
     // The pool and the partials are exactly the wanted pieces we lack.
-    for (let k = 0; k < this.size; k++) if (pieces.has(this.order[k]!)) return true;
+    if (this.pool.hasAny(pieces)) return true;
     for (const part of this.partials.values()) if (this.wanted[part.index] === 1 && pieces.has(part.index)) return true;
     return false;
   }
@@ -304,7 +289,7 @@ export class PiecePicker {
     while (out.length < max) {
       const index = this.choosePiece(rec, pieces, onlyFrom);
       if (index < 0) break;
-      this.poolRemove(index);
+      this.pool.remove(index);
       const blocks = this.blocksIn(index);
       const requested = Array.from({ length: blocks }, (): PeerKey[] => []);
       const from = new Array<PeerKey | undefined>(blocks).fill(undefined);
@@ -401,7 +386,7 @@ export class PiecePicker {
 
   /** Every missing wanted block is requested already: duplicates are allowed. */
   get inEndgame(): boolean {
-    return this.missingWanted > 0 && this.size === 0 && this.partialFree === 0;
+    return this.missingWanted > 0 && this.pool.size === 0 && this.partialFree === 0;
   }
 
   // --- internals --------------------------------------------------------
@@ -430,7 +415,7 @@ export class PiecePicker {
       for (let b = 0; b < bits.length; b++) {
         const byte = bits[b]!;
         if (byte === 0) continue;
-        for (let k = 0; k < 8; k++) if ((byte & (0x80 >> k)) !== 0) this.dec((b << 3) + k);
+        for (let k = 0; k < 8; k++) if ((byte & (0x80 >> k)) !== 0) this.pool.decrement((b << 3) + k);
       }
     }
     rec.bits = undefined;
@@ -475,7 +460,7 @@ export class PiecePicker {
   private maybeReturn(part: Partial): void {
     if (part.inFlight > 0 || part.received > 0) return;
     this.dropPartial(part);
-    if (this.wanted[part.index] === 1) this.poolInsert(part.index);
+    if (this.wanted[part.index] === 1) this.pool.insert(part.index);
   }
 
   private dropPartial(part: Partial): void {
@@ -493,7 +478,8 @@ export class PiecePicker {
    * Returns -1 if none.
    */
   private choosePiece(rec: PeerRecord, pieces: PieceSet, onlyFrom: ReadonlySet<number> | undefined): number {
-    if (this.size === 0) return -1;
+    const pool = this.pool;
+    if (pool.size === 0) return -1;
     const randomly = this.haveN < this.randomFirst;
     if (onlyFrom !== undefined) {
       // BEP 6 allowed-fast sets are small (10 pieces or so): look at each.
@@ -501,104 +487,20 @@ export class PiecePicker {
       let bestA = Infinity;
       let ties = 0;
       for (const p of onlyFrom) {
-        if (!Number.isInteger(p) || p < 0 || p >= this.pieceCount || this.pos[p]! < 0 || !pieces.has(p)) continue;
-        const a = randomly ? 0 : this.avail[p]!;
+        if (!Number.isInteger(p) || p < 0 || p >= this.pieceCount || !pool.has(p) || !pieces.has(p)) continue;
+        const a = randomly ? 0 : pool.availability(p);
         if (a < bestA) [best, bestA, ties] = [p, a, 1];
         else if (a === bestA && this.random() * ++ties < 1) best = p;
       }
       return best;
     }
     // Nothing entered the pool and the peer got no piece since a scan found nothing: skip the scan.
-    if (rec.exhaustedGen === this.poolGen && rec.exhaustedCount === pieces.count) return -1;
-    if (randomly) {
-      const start = Math.floor(this.random() * this.size);
-      for (let k = 0; k < this.size; k++) {
-        const p = this.order[(start + k) % this.size]!;
-        if (pieces.has(p)) return p;
-      }
-    } else {
-      for (let b = 0; b < this.bucket.length; b++) {
-        const s = this.bucket[b]!;
-        const n = this.end(b) - s;
-        if (n <= 0) continue;
-        const r = Math.floor(this.random() * n);
-        for (let k = 0; k < n; k++) {
-          const p = this.order[s + (r + k < n ? r + k : r + k - n)]!;
-          if (pieces.has(p)) return p;
-        }
-      }
-    }
-    rec.exhaustedGen = this.poolGen;
+    if (rec.exhaustedGen === pool.generation && rec.exhaustedCount === pieces.count) return -1;
+    const p = randomly ? pool.randomIn(pieces) : pool.rarestIn(pieces);
+    if (p >= 0) return p;
+    rec.exhaustedGen = pool.generation;
     rec.exhaustedCount = pieces.count;
     return -1;
-  }
-
-  // The pool: order[0..size) sorted by availability, bucket[a] = start of availability a.
-
-  private end(b: number): number {
-    return b + 1 < this.bucket.length ? this.bucket[b + 1]! : this.size;
-  }
-
-  private swap(i: number, j: number): void {
-    const x = this.order[i]!;
-    this.move(j, i);
-    this.order[j] = x;
-    this.pos[x] = j;
-  }
-
-  private move(from: number, to: number): void {
-    this.pos[(this.order[to] = this.order[from]!)] = to;
-  }
-
-  /** One more peer has piece p: swap it to the end of its bucket, then shift the boundary so it starts the next one. */
-  private inc(p: number): void {
-    const a = this.avail[p]!++;
-    if (this.pos[p]! < 0) return;
-    if (this.bucket.length <= a + 1) this.bucket.push(this.size);
-    const last = this.bucket[a + 1]! - 1;
-    this.swap(this.pos[p]!, last);
-    this.bucket[a + 1] = last;
-  }
-
-  private dec(p: number): void {
-    const a = this.avail[p]!--;
-    if (this.pos[p]! < 0) return;
-    const first = this.bucket[a]!;
-    this.swap(this.pos[p]!, first);
-    this.bucket[a] = first + 1;
-  }
-
-  /** Open a hole at the end of p's bucket by moving each higher bucket's first piece to its end, then swap p to a random place in its bucket. */
-  private poolInsert(p: number): void {
-    const a = this.avail[p]!;
-    while (this.bucket.length <= a) this.bucket.push(this.size);
-    let hole = this.size++;
-    for (let b = this.bucket.length - 1; b > a; b--) {
-      const first = this.bucket[b]!;
-      if (first !== hole) this.move(first, hole);
-      hole = first;
-      this.bucket[b] = first + 1;
-    }
-    this.order[hole] = p;
-    this.pos[p] = hole;
-    const s = this.bucket[a]!;
-    this.swap(hole, s + Math.floor(this.random() * (this.end(a) - s)));
-    this.poolGen++;
-  }
-
-  /** The reverse: fill p's place with its bucket's last piece, and so on up the buckets. */
-  private poolRemove(p: number): void {
-    const a = this.avail[p]!;
-    let hole = this.pos[p]!;
-    if (hole < 0) return;
-    for (let b = a; b < this.bucket.length; b++) {
-      if (b > a) this.bucket[b] = this.bucket[b]! - 1;
-      const last = this.end(b) - 1;
-      if (last !== hole) this.move(last, hole);
-      hole = last;
-    }
-    this.size--;
-    this.pos[p] = -1;
   }
 }
 
