@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatBytes, parseSize } from '../src/cli/format.js';
 import { hashPieces } from '../src/metainfo/index.js';
+import { randomDataFile } from './data.js';
 
 /*
  * bench:create (BENCH.md, "create"): `peerkit create` against `mktorrent -l 18`
@@ -57,31 +57,8 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-/**
- * The random input, made once per size and kept: writing 1 GiB costs more
- * than a whole round. Random bytes so nothing downstream can compress or
- * dedupe them; written under a temporary name so an interrupted run never
- * leaves a file of the right size with the wrong contents.
- */
-async function dataFile(size: number): Promise<string> {
-  mkdirSync(DATA, { recursive: true });
-  const path = join(DATA, `random-${size}.bin`);
-  if (existsSync(path) && statSync(path).size === size) return path;
-  process.stderr.write(`bench:create: writing ${formatBytes(size)} of random data to ${path}\n`);
-  const partial = `${path}.partial`;
-  const fh = await open(partial, 'w');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (let at = 0; at < size; at += CHUNK) {
-      const n = Math.min(CHUNK, size - at);
-      randomFillSync(buf, 0, n);
-      await fh.write(buf, 0, n, at);
-    }
-  } finally {
-    await fh.close();
-  }
-  await rename(partial, path);
-  return path;
+function dataFile(size: number): Promise<string> {
+  return randomDataFile(DATA, size, 'bench:create');
 }
 
 /** Read the whole file once so both tools hash from memory, not from the disk. */

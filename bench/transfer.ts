@@ -1,7 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -11,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { decode, type BValue } from '../src/bencode/index.js';
 import { formatBytes, parseSize } from '../src/cli/format.js';
 import { libtorrentPython } from '../test/interop/tools.js';
+import { randomDataFile } from './data.js';
 
 /*
  * bench:transfer (BENCH.md, "transfer"): one seeder and one leecher of a
@@ -175,26 +175,8 @@ const pythonEnv: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C.UTF-8' };
 // ---------------------------------------------------------------------------
 // Data and torrent
 
-/** The random input, made once per size and kept (the same file bench:create uses at that size). */
-async function dataFile(size: number): Promise<string> {
-  mkdirSync(DATA, { recursive: true });
-  const path = join(DATA, `random-${size}.bin`);
-  if (existsSync(path) && statSync(path).size === size) return path;
-  process.stderr.write(`bench:transfer: writing ${formatBytes(size)} of random data to ${path}\n`);
-  const partial = `${path}.partial`;
-  const fh = await open(partial, 'w');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (let at = 0; at < size; at += CHUNK) {
-      const n = Math.min(CHUNK, size - at);
-      randomFillSync(buf, 0, n);
-      await fh.write(buf, 0, n, at);
-    }
-  } finally {
-    await fh.close();
-  }
-  await rename(partial, path);
-  return path;
+function dataFile(size: number): Promise<string> {
+  return randomDataFile(DATA, size, 'bench:transfer');
 }
 
 /** Are two files the same bytes? Reads both whole: this also warms the source for the next seeder. */

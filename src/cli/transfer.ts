@@ -250,3 +250,20 @@ export function storageMessage(e: Error): string {
   if (e instanceof StorageError && e.code === 'disk-full') return `disk full${e.path !== undefined ? ` writing ${e.path}` : ''}: free some space, then run the same command again to resume`;
   return e.message;
 }
+
+/** What the user sees of a torrent's events: everything with --verbose, otherwise only tracker failures. */
+export function reportEvents(torrent: Torrent, status: StatusLine, verbose: boolean): void {
+  if (verbose && torrent.checked !== undefined) status.log(explain(torrent.checked)!);
+  torrent.on((e) => {
+    const line = verbose ? explain(e) : e.type === 'tracker-error' ? `tracker: ${printable(e.message)}` : undefined;
+    if (line !== undefined) status.log(line);
+  });
+}
+
+/** A positive number option (a ratio, minutes). */
+export function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number`);
+  return n;
+}

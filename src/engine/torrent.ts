@@ -61,6 +61,8 @@ export class Torrent {
   uploaded = 0;
   /** Bytes of pieces that failed their hash or arrived unwanted. */
   wasted = 0;
+  /** What the check of existing data found (emitted before anyone outside can listen, so kept). */
+  checked: Extract<TorrentEvent, { type: 'checked' }> | undefined;
   readonly downloadRate = new RateMeter();
   readonly uploadRate = new RateMeter();
   private readonly session: Session;
@@ -174,7 +176,8 @@ export class Torrent {
           this.picker.markHave(i);
         }
       }
-      this.emit({ type: 'checked', have: this.have.count, trusted: r.trusted, rechecked: r.rechecked });
+      this.checked = { type: 'checked', have: this.have.count, trusted: r.trusted, rechecked: r.rechecked };
+      this.emit(this.checked);
     }
     if (this.options.assumeComplete === true) for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i)) {
       this.have.set(i);

@@ -7,7 +7,7 @@ import { formatBytes, plural, printable } from '../format.js';
 import type { Command } from '../main.js';
 import { ProgressBar } from '../progress.js';
 import { readTorrentFile } from '../torrent-file.js';
-import { explain, formatDuration, formatRate, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
+import { formatDuration, positiveNumber, reportEvents, formatRate, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
 
 const usage = `Usage: peerkit get <file.torrent> [options]
 
@@ -46,8 +46,8 @@ export const getCommand: Command = {
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the .torrent to download' : 'give exactly one .torrent');
     const source = positionals[0]!;
     if (isMagnet(source)) throw new UsageError('magnet links need the DHT and metadata exchange, which this version does not have yet: download the .torrent and give its path');
-    const seedRatio = limit(values['seed-ratio'], '--seed-ratio');
-    const seedMinutes = limit(values['seed-time'], '--seed-time');
+    const seedRatio = positiveNumber(values['seed-ratio'], '--seed-ratio');
+    const seedMinutes = positiveNumber(values['seed-time'], '--seed-time');
     const seed = values.seed === true || seedRatio !== undefined || seedMinutes !== undefined;
     const dir = resolve(values.output ?? '.');
     const st = await stat(dir).catch(() => undefined);
@@ -58,6 +58,7 @@ export const getCommand: Command = {
     const { session, torrent, udp } = await startTransfer(metainfo, dir, values, { onCheck: (d, t) => bar.update(d, t) });
     bar.done();
     const status = new StatusLine(torrent);
+    reportEvents(torrent, status, values.verbose === true);
     const say = (m: string): void => status.log(m);
     const startedAt = performance.now();
     const startBytes = torrent.progress.bytes;
@@ -69,11 +70,6 @@ export const getCommand: Command = {
     const interrupt = untilInterrupted();
     const outcome = await new Promise<'complete' | 'interrupted' | 'error' | 'seed-limit'>((done) => {
       torrent.on((e) => {
-        if (values.verbose === true) {
-          const line = explain(e);
-          if (line !== undefined) say(line);
-        }
-        if (e.type === 'tracker-error' && values.verbose !== true) say(`tracker: ${printable(e.message)}`);
         if (e.type === 'error') {
           failure = e.error;
           done('error');
@@ -122,10 +118,3 @@ export const getCommand: Command = {
     return 0;
   },
 };
-
-function limit(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number`);
-  return n;
-}

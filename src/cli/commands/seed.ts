@@ -8,7 +8,7 @@ import { formatBytes, plural, printable } from '../format.js';
 import type { Command } from '../main.js';
 import { ProgressBar } from '../progress.js';
 import { readTorrentFile } from '../torrent-file.js';
-import { explain, formatRate, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
+import { formatRate, positiveNumber, reportEvents, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
 import { VERSION } from '../version.js';
 
 const usage = `Usage: peerkit seed <file.torrent> <data path> [options]
@@ -48,8 +48,8 @@ export const seedCommand: Command = {
     if (parsed === undefined) return 0;
     const { values, positionals } = parsed;
     if (positionals.length === 0 || positionals.length > 2) throw new UsageError('give a .torrent and its data, or one file or folder to share');
-    const seedRatio = positive(values['seed-ratio'], '--seed-ratio');
-    const seedMinutes = positive(values['seed-time'], '--seed-time');
+    const seedRatio = positiveNumber(values['seed-ratio'], '--seed-ratio');
+    const seedMinutes = positiveNumber(values['seed-time'], '--seed-time');
 
     let metainfo: Metainfo;
     let dir: string;
@@ -93,16 +93,12 @@ export const seedCommand: Command = {
     }
     process.stdout.write(`seeding ${printable(metainfo.name)} (${metainfo.infoHashHex}, ${formatBytes(metainfo.length)}) on port ${session.port}\n`);
     const status = new StatusLine(torrent);
+    reportEvents(torrent, status, values.verbose === true);
     const interrupt = untilInterrupted();
     const startedAt = performance.now();
     let failure: Error | undefined;
     await new Promise<void>((done) => {
       torrent.on((e) => {
-        if (values.verbose === true) {
-          const line = explain(e);
-          if (line !== undefined) status.log(line);
-        }
-        if (e.type === 'tracker-error' && values.verbose !== true) status.log(`tracker: ${printable(e.message)}`);
         if (e.type === 'error') {
           failure = e.error;
           done();
@@ -129,13 +125,6 @@ export const seedCommand: Command = {
     return 0;
   },
 };
-
-function positive(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number`);
-  return n;
-}
 
 function pieceLength(s: string): number {
   const m = /^(\d+)([kKmM]?)/.exec(s);
