@@ -362,14 +362,24 @@ export class Torrent {
         if (!peer.amInterested && !this.have.complete && this.picker.wants(m.index) && !this.picker.has(m.index)) this.updateInterest(peer);
         this.fillRequests(peer);
         return;
-      case 'bitfield':
-        if (peer.sentPieces) return peer.close('a second bitfield');
-        peer.pieces = Bitfield.fromBytes(m.bitfield, this.pieceCount);
-        return this.peerPieces(peer, peer.pieces);
+      case 'bitfield': {
+        const pieces = Bitfield.fromBytes(m.bitfield, this.pieceCount);
+        if (!peer.sentPieces) {
+          peer.pieces = pieces;
+          return this.peerPieces(peer, peer.pieces);
+        }
+        // BEP 3 puts the bitfield first only, but aria2 sends a later one in place of 20 or
+        // more `have`s (and have-all when it finishes), as libtorrent accepts: take them as haves.
+        for (let i = 0; i < this.pieceCount; i++) if (pieces.has(i)) this.laterHave(peer, i);
+        return this.afterPeerPieces(peer);
+      }
       case 'have-all':
       case 'have-none':
         if (!peer.extensions.fast) return peer.close(`${m.type} without the fast extension`);
-        if (peer.sentPieces) return peer.close(`${m.type} after the piece list`);
+        if (peer.sentPieces) {
+          if (m.type === 'have-all') for (let i = 0; i < this.pieceCount; i++) this.laterHave(peer, i);
+          return this.afterPeerPieces(peer);
+        }
         if (m.type === 'have-all') peer.pieces.setAll();
         return this.peerPieces(peer, m.type === 'have-all' ? 'all' : 'none');
       case 'request':
@@ -397,6 +407,12 @@ export class Torrent {
         }
         return;
     }
+  }
+
+  private laterHave(peer: PeerConnection, index: number): void {
+    if (peer.pieces.has(index)) return;
+    peer.pieces.set(index);
+    this.picker.peerHave(peer.key, index);
   }
 
   private peerPieces(peer: PeerConnection, pieces: Bitfield | 'all' | 'none'): void {
