@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createTorrent, formatMagnet, MetainfoError, parseTorrent, type Metainfo } from '../../metainfo/index.js';
+import { checkPieceLength, createTorrent, formatMagnet, MetainfoError, parseTorrent, type Metainfo } from '../../metainfo/index.js';
 import { parseCommandLine } from '../args.js';
 import { UsageError } from '../errors.js';
-import { formatBytes, plural, printable } from '../format.js';
+import { formatBytes, parseSize, plural, printable } from '../format.js';
 import type { Command } from '../main.js';
 import { ProgressBar } from '../progress.js';
 import { readTorrentFile } from '../torrent-file.js';
@@ -126,11 +126,16 @@ export const seedCommand: Command = {
   },
 };
 
+/** The same rule as `peerkit create -l`: a size (256K, 1MiB) that is a power of two from 16 KiB to 256 MiB. */
 function pieceLength(s: string): number {
-  const m = /^(\d+)([kKmM]?)/.exec(s);
-  const n = m === null ? NaN : Number(m[1]) * (m[2]?.toLowerCase() === 'k' ? 1024 : m[2]?.toLowerCase() === 'm' ? 1024 * 1024 : 1);
-  if (!Number.isInteger(n) || n < 16384 || (n & (n - 1)) !== 0) throw new UsageError('--piece-length must be a power of two of at least 16 KiB (e.g. 256K)');
-  return n;
+  const n = parseSize(s);
+  try {
+    if (n === undefined) throw new Error('not a size');
+    checkPieceLength(n);
+    return n;
+  } catch (e) {
+    throw new UsageError(`--piece-length ${JSON.stringify(s)}: must be a power of two from 16 KiB to 256 MiB`, { cause: e });
+  }
 }
 
 /** Write the new .torrent, unless the same torrent is already there; never overwrite a different one. */
