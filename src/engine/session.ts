@@ -1,5 +1,6 @@
 import type { Metainfo } from '../metainfo/index.js';
 import { createHttpGet, realClock, systemRandom, tcpTransport, type Clock, type DatagramSocket, type Endpoint, type HttpGet, type Random, type StreamConnection, type StreamListener, type StreamTransport, type Timer } from '../net/index.js';
+import type { DhtNode } from '../dht/index.js';
 import { UdpTrackerSocket } from '../tracker/client/index.js';
 import { encodeHandshake, WireDecoder, WireError, type Extensions, type Handshake } from '../wire/index.js';
 import { PeerConnection } from './peer.js';
@@ -31,6 +32,8 @@ export interface SessionComponents {
   readonly httpGet?: HttpGet;
   /** For udp trackers; without it udp:// trackers are skipped. */
   readonly udp?: DatagramSocket;
+  /** A DHT node (BEP 5): torrents that are not private announce to it and find peers through it. */
+  readonly dht?: DhtNode;
 }
 
 export interface SessionOptions {
@@ -59,6 +62,7 @@ export class Session {
   readonly downloadLimit: TokenBucket;
   readonly udpTrackers: UdpTrackerSocket | undefined;
   readonly httpGet: HttpGet;
+  readonly dht: DhtNode | undefined;
   private readonly options: SessionOptions;
   private listener: StreamListener | undefined;
   private readonly torrents = new Map<string, Torrent>();
@@ -79,6 +83,7 @@ export class Session {
     this.transport = components.transport ?? tcpTransport;
     this.httpGet = components.httpGet ?? createHttpGet();
     this.udpTrackers = components.udp !== undefined ? new UdpTrackerSocket({ socket: components.udp, clock: this.clock, random: this.random }) : undefined;
+    this.dht = components.dht;
     this.options = options;
     this.uploadLimit = new TokenBucket(unlimitedIfZero(options.maxUpload));
     this.downloadLimit = new TokenBucket(unlimitedIfZero(options.maxDownload));
@@ -95,7 +100,7 @@ export class Session {
   }
 
   get extensions(): Extensions {
-    return { fast: true, extended: true, dht: false };
+    return { fast: true, extended: true, dht: this.dht !== undefined };
   }
 
   /** Add a torrent and start it (checking existing data first). */
@@ -131,6 +136,16 @@ export class Session {
 
   /** Dial a peer for `torrent`; resolves when it is attached (false: the torrent did not want it), rejects when it could not be reached. */
   async connect(torrent: Torrent, to: Endpoint): Promise<boolean> {
+    const { conn, handshake, decoder } = await this.dial(torrent.infoHash, to);
+    return this.attach(torrent, conn, handshake, decoder, true);
+  }
+
+  /**
+   * Dial `to` and exchange handshakes for `infoHash`; the connection comes
+   * back paused, with anything sent after the handshake still in `decoder`.
+   * The metadata fetch of a magnet link uses this before there is a torrent.
+   */
+  async dial(infoHash: Uint8Array, to: Endpoint): Promise<{ conn: StreamConnection; handshake: Handshake; decoder: WireDecoder }> {
     this.halfOpen++;
     let conn: StreamConnection;
     try {
@@ -138,13 +153,17 @@ export class Session {
     } finally {
       this.halfOpen--;
     }
-    conn.write(encodeHandshake(torrent.infoHash, this.peerId, this.extensions));
+    conn.write(encodeHandshake(infoHash, this.peerId, this.extensions));
     const { handshake, decoder } = await this.readHandshake(conn);
-    if (!sameBytes(handshake.infoHash, torrent.infoHash)) {
+    if (!sameBytes(handshake.infoHash, infoHash)) {
       conn.destroy();
       throw new WireError('bad-handshake', 'the peer answered for another torrent');
     }
-    return this.attach(torrent, conn, handshake, decoder, true);
+    if (sameBytes(handshake.peerId, this.peerId)) {
+      conn.destroy();
+      throw new WireError('bad-handshake', 'we dialled ourselves');
+    }
+    return { conn, handshake, decoder };
   }
 
   private incoming(conn: StreamConnection): void {

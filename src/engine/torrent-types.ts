@@ -16,6 +16,8 @@ export type TorrentEvent =
   | { readonly type: 'choke-round'; readonly unchoked: readonly { readonly address: string; readonly reason: string }[] }
   | { readonly type: 'tracker'; readonly url: string; readonly event: AnnounceEvent; readonly peers: number; readonly warning?: string }
   | { readonly type: 'tracker-error'; readonly event: AnnounceEvent; readonly message: string }
+  /** A DHT lookup (get_peers, then announce_peer) returned `peers` peers. */
+  | { readonly type: 'dht'; readonly peers: number }
   | { readonly type: 'complete' }
   | { readonly type: 'error'; readonly error: Error };
 
@@ -30,6 +32,8 @@ export interface TorrentOptions {
   readonly peers?: readonly Endpoint[];
   /** Whether to announce to the torrent's trackers. @default true */
   readonly trackers?: boolean;
+  /** Whether to use the session's DHT node (never for a private torrent). @default true */
+  readonly dht?: boolean;
   /** Bytes/s for this torrent. @default unlimited */
   readonly maxUpload?: number;
   readonly maxDownload?: number;

@@ -9,6 +9,8 @@ import { PieceAssembler } from './assembler.js';
 import { PeerCandidates } from './candidates.js';
 import { checkExisting, saveResume } from './check.js';
 import { Choker } from './choker.js';
+import { DhtAnnouncer } from './dht-announcer.js';
+import { TorrentExtensions } from './extensions.js';
 import { clientName, type PeerConnection } from './peer.js';
 import { PiecePicker, requestQueueDepth, type BlockRef, type PeerKey } from './picker.js';
 import { RateMeter, takeAll, TokenBucket } from './rate.js';
@@ -82,6 +84,8 @@ export class Torrent {
   private readonly downloadLimit: TokenBucket;
   private readonly listeners = new Set<(e: TorrentEvent) => void>();
   private announcer: Announcer | undefined;
+  private dhtAnnouncer: DhtAnnouncer | undefined;
+  private readonly extensions: TorrentExtensions;
   private tickTimer: Timer | undefined;
   private refillTimer: Timer | undefined;
   private lastChokeAt = -Infinity;
@@ -112,6 +116,14 @@ export class Torrent {
       },
     });
     this.downloadLimit = new TokenBucket(unlimitedIfZero(options.maxDownload));
+    this.extensions = new TorrentExtensions({
+      infoBytes: metainfo.infoBytes,
+      isPrivate: metainfo.private,
+      dht: options.dht === false ? undefined : session.dht,
+      peers: () => this.peers.values(),
+      addCandidates: (list) => this.addCandidates(list),
+      seeding: () => this.have.complete,
+    });
     this.uploader = new Uploader(
       {
         store: this.store,
@@ -208,6 +220,16 @@ export class Torrent {
       );
       this.announcer.start();
     }
+    const dht = this.session.dht;
+    if (dht !== undefined && !this.metainfo.private && this.options.dht !== false) {
+      this.dhtAnnouncer = new DhtAnnouncer(dht, this.session.clock, this.infoHash, this.session.port, {
+        peers: (list) => {
+          this.emit({ type: 'dht', peers: list.length });
+          this.addCandidates(list);
+        },
+      });
+      this.dhtAnnouncer.start();
+    }
     this.addCandidates(this.options.peers ?? []);
     if (this.have.complete) this.emit({ type: 'complete' });
     this.tick();
@@ -224,6 +246,7 @@ export class Torrent {
     if (!failed) this.state = 'stopped';
     this.tickTimer?.cancel();
     this.refillTimer?.cancel();
+    this.dhtAnnouncer?.stop();
     for (const peer of [...this.peers.values()]) peer.close('torrent stopped');
     await Promise.all([this.announcer?.stop(), this.writeResume()]);
     await this.store.close().catch(() => undefined);
@@ -258,7 +281,7 @@ export class Torrent {
     // BEP 10: the extension handshake comes first after the BitTorrent handshake.
     if (peer.extensions.extended) {
       const payload = encodeExtendedHandshake({
-        m: new Map(),
+        m: this.extensions.handshakeMap(),
         v: 'peerkit 0.1.0',
         reqq: OUR_REQQ,
         p: this.session.port,
@@ -271,6 +294,9 @@ export class Torrent {
     if (peer.extensions.fast && this.have.complete) out.push({ type: 'have-all' });
     else if (peer.extensions.fast && this.have.count === 0) out.push({ type: 'have-none' });
     else if (this.have.count > 0) out.push({ type: 'bitfield', bitfield: this.have.bytes });
+    // BEP 5: tell a DHT-capable peer where our node listens.
+    const dht = this.session.dht;
+    if (peer.extensions.dht && dht !== undefined && !this.metainfo.private) out.push({ type: 'port', port: dht.local.port });
     peer.sendAll(out, now);
     this.emit({ type: 'peer-connected', address: peer.address, client: clientName(peer.peerId), outgoing: peer.outgoing });
     return true;
@@ -281,6 +307,7 @@ export class Torrent {
     this.peers.delete(peer.key);
     this.picker.removePeer(peer.key);
     this.uploader.forget(peer);
+    this.extensions.forget(peer);
     this.candidates.released(peer.remote);
     this.emit({ type: 'peer-disconnected', address: peer.address, reason });
     // Its requested blocks are free again: give them to the others.
@@ -329,9 +356,10 @@ export class Torrent {
     switch (m.type) {
       case 'keep-alive':
       case 'suggest':
-      case 'port':
       case 'unknown':
         return;
+      case 'port':
+        return this.extensions.onPort(peer, m.port);
       case 'choke':
         peer.peerChoking = true;
         // Without the fast extension a choke discards our requests (BEP 3); with it, the peer
@@ -404,6 +432,9 @@ export class Torrent {
           peer.extensionIds = h.m;
           if (h.reqq !== undefined && h.reqq > 0) peer.maxRequests = Math.min(h.reqq, 2000);
           if (h.v !== undefined) peer.clientVersion = h.v;
+          this.extensions.onHandshake(peer, h);
+        } else {
+          this.extensions.onMessage(peer, m.id, m.payload, now);
         }
         return;
     }
@@ -603,7 +634,11 @@ export class Torrent {
     }
     if (now - this.lastChokeAt >= UNCHOKE_INTERVAL_MS) this.chokeRound();
     if (this.resumeDirty && now - this.lastResumeAt >= RESUME_SAVE_MS) void this.writeResume();
-    if (this.peers.size < 5) this.announcer?.wantMorePeers();
+    if (this.peers.size < 5) {
+      this.announcer?.wantMorePeers();
+      this.dhtAnnouncer?.wantMorePeers();
+    }
+    this.extensions.tick(now);
     this.connectMore();
     this.tickTimer = this.session.clock.setTimer(TICK_MS, () => this.tick());
   }

@@ -15,5 +15,6 @@ export {
   type CreateOptions,
   type SourceFile,
 } from './create.js';
+export { torrentFromInfo } from './from-info.js';
 export { hashPieces, type HashOptions, type HashSource } from './hash-pool.js';
 export { base32Encode, formatMagnet, isMagnet, parseMagnet, type FileRange, type Magnet, type MagnetInput } from './magnet.js';
