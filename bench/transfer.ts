@@ -93,9 +93,9 @@ const READY_LINE_GRACE_MS = 1000;
  */
 const PK = {
   /** Exits 0 once every piece is verified on disk. */
-  leech: (torrent: string, dir: string, port: number): string[] => [PEERKIT, 'get', torrent, '-o', dir, '--host', '127.0.0.1', '--port', String(port)],
+  leech: (torrent: string, dir: string, port: number): string[] => [PEERKIT, 'get', torrent, '-o', dir, '--host', '127.0.0.1', '--port', String(port), '--no-dht'],
   /** Verifies the data (the file itself, for this single-file torrent), then seeds until killed. */
-  seed: (torrent: string, file: string, port: number): string[] => [PEERKIT, 'seed', torrent, file, '--host', '127.0.0.1', '--port', String(port)],
+  seed: (torrent: string, file: string, port: number): string[] => [PEERKIT, 'seed', torrent, file, '--host', '127.0.0.1', '--port', String(port), '--no-dht'],
   /**
    * A line of the seeder's output (stdout or stderr) that says it is ready.
    * The bench also waits for the tracker to list it as a seeder, and goes by

@@ -5,6 +5,7 @@ import { Session, type Torrent, type TorrentEvent } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import { bindUdp, type DatagramSocket, type Endpoint } from '../net/index.js';
 import { openFileStore, StorageError, type FileStore } from '../storage/index.js';
+import { bootstrapList, dhtStatePath, openDht, type OpenedDht } from './dht-node.js';
 import { UsageError } from './errors.js';
 import { formatBytes, parseSize, printable } from './format.js';
 
@@ -21,6 +22,10 @@ export const SESSION_USAGE = `  --port <n>             port to accept peers on (
   --max-upload <rate>    upload cap, e.g. 500K or 2MB (bytes per second)
   --max-download <rate>  download cap, in the same form
   --max-peers <n>        neighbours for this torrent (default: 50)
+      --bootstrap <host:port,...>
+                         DHT nodes to join through (default: the public
+                         routers, router.bittorrent.com:6881 and others)
+      --no-dht           do not use the DHT (private torrents never do)
   -v, --verbose          explain what the engine is doing: connections,
                          choke decisions, hash failures`;
 
@@ -31,6 +36,8 @@ export const SESSION_OPTIONS = {
   'max-upload': { type: 'string' },
   'max-download': { type: 'string' },
   'max-peers': { type: 'string' },
+  bootstrap: { type: 'string', multiple: true },
+  'no-dht': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
 } as const;
 
@@ -41,6 +48,8 @@ export interface SessionFlags {
   readonly 'max-upload'?: string | undefined;
   readonly 'max-download'?: string | undefined;
   readonly 'max-peers'?: string | undefined;
+  readonly bootstrap?: string[] | undefined;
+  readonly 'no-dht'?: boolean | undefined;
   readonly verbose?: boolean | undefined;
 }
 
@@ -70,27 +79,39 @@ export interface Running {
   readonly torrent: Torrent;
   readonly store: FileStore;
   readonly udp: DatagramSocket | undefined;
+  readonly dht: OpenedDht | undefined;
 }
 
-/** Start a session with one torrent whose data is in `dir`. */
-export async function startTransfer(metainfo: Metainfo, dir: string, flags: SessionFlags, options: { readonly name?: string; readonly onCheck?: (done: number, total: number) => void } = {}): Promise<Running> {
+/** A session without a torrent yet (a magnet link fetches its metadata first). */
+export interface OpenSession {
+  readonly session: Session;
+  readonly udp: DatagramSocket | undefined;
+  readonly dht: OpenedDht | undefined;
+}
+
+/**
+ * Start a session: the peer port, a UDP socket for udp:// trackers when
+ * `udpTrackers`, and a DHT node when `dht` (and not --no-dht). The DHT joins
+ * in the background; `joined` settles when it has.
+ */
+export async function openSession(flags: SessionFlags, options: { readonly udpTrackers: boolean; readonly dht: boolean; readonly warn: (m: string) => void }): Promise<OpenSession & { readonly joined: Promise<number> }> {
   const maxUpload = parseRate(flags['max-upload'], '--max-upload');
   const maxDownload = parseRate(flags['max-download'], '--max-download');
-  const peers = (flags.peer ?? []).map((p) => parseEndpoint(p, '--peer'));
-  let maxPeers: number | undefined;
-  if (flags['max-peers'] !== undefined) {
-    maxPeers = Number(flags['max-peers']);
-    if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > 1000) throw new UsageError('--max-peers must be a whole number from 1 to 1000');
-  }
   const host = flags.host ?? '0.0.0.0';
   const ports = flags.port !== undefined ? [parsePort(flags.port)] : [6881, 6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889, 0];
-  const usesUdp = metainfo.announceList.some((tier) => tier.some((u) => u.startsWith('udp:')));
-  const udp = usesUdp ? await bindUdp(host.includes(':') ? '::' : '0.0.0.0', 0) : undefined;
+  const bootstrap = bootstrapList(flags.bootstrap);
+  for (const b of bootstrap) parseEndpoint(b, '--bootstrap');
+  const udp = options.udpTrackers ? await bindUdp(host.includes(':') ? '::' : '0.0.0.0', 0) : undefined;
+  let dht: OpenedDht | undefined;
+  if (options.dht && flags['no-dht'] !== true) {
+    // The DHT port follows the peer port's convention (6881 and up), as other clients do.
+    dht = await openDht({ host: host.includes(':') ? '0.0.0.0' : host, ports: flags.port !== undefined ? [parsePort(flags.port), 0] : ports, bootstrap, statePath: dhtStatePath(), keepId: true, warn: options.warn });
+  }
   let session: Session | undefined;
   for (const port of ports) {
     try {
       session = await Session.start(
-        { ...(udp !== undefined && { udp }) },
+        { ...(udp !== undefined && { udp }), ...(dht !== undefined && { dht: dht.node }) },
         { host, port, ...(maxUpload !== undefined && { maxUpload }), ...(maxDownload !== undefined && { maxDownload }) },
       );
       break;
@@ -98,14 +119,43 @@ export async function startTransfer(metainfo: Metainfo, dir: string, flags: Sess
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' && port !== ports[ports.length - 1]) continue;
       udp?.close();
+      dht?.node.close();
       if (code === 'EADDRINUSE') throw new StorageError('io', `port ${port} is already in use: choose another with --port`);
       if (code === 'EADDRNOTAVAIL') throw new StorageError('io', `cannot listen on ${host}: no such local address`);
       throw e;
     }
   }
+  const joined = dht === undefined ? Promise.resolve(0) : dht.node.bootstrap().catch((e: unknown) => {
+    options.warn(`DHT: ${e instanceof Error ? e.message : String(e)}`);
+    return 0;
+  });
+  return { session: session!, udp, dht, joined };
+}
+
+/** Close the session (trackers hear `stopped`), then save and close the DHT node. */
+export async function closeSession(s: OpenSession): Promise<void> {
+  await s.session.close();
+  s.udp?.close();
+  if (s.dht !== undefined) {
+    await s.dht.save();
+    s.dht.node.close();
+  }
+}
+
+/** Start a session with one torrent whose data is in `dir`. */
+export async function startTransfer(metainfo: Metainfo, dir: string, flags: SessionFlags, options: { readonly name?: string; readonly onCheck?: (done: number, total: number) => void; readonly warn?: (m: string) => void; readonly opened?: OpenSession; readonly peers?: readonly Endpoint[] } = {}): Promise<Running> {
+  const peers = [...(options.peers ?? []), ...(flags.peer ?? []).map((p) => parseEndpoint(p, '--peer'))];
+  let maxPeers: number | undefined;
+  if (flags['max-peers'] !== undefined) {
+    maxPeers = Number(flags['max-peers']);
+    if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > 1000) throw new UsageError('--max-peers must be a whole number from 1 to 1000');
+  }
+  const usesUdp = metainfo.announceList.some((tier) => tier.some((u) => u.startsWith('udp:')));
+  const opened = options.opened ?? (await openSession(flags, { udpTrackers: usesUdp, dht: !metainfo.private, warn: options.warn ?? ((m) => process.stderr.write(`peerkit: ${m}\n`)) }));
+  const { session, udp, dht } = opened;
   const store = await openFileStore(options.name !== undefined ? { ...metainfo, name: options.name } : metainfo, dir);
   try {
-    const torrent = await session!.add(metainfo, {
+    const torrent = await session.add(metainfo, {
       store,
       fileStore: store,
       resumeFile: resumePath(metainfo.infoHashHex, dir),
@@ -113,11 +163,10 @@ export async function startTransfer(metainfo: Metainfo, dir: string, flags: Sess
       ...(maxPeers !== undefined && { maxPeers }),
       ...(options.onCheck !== undefined && { onCheckProgress: options.onCheck }),
     });
-    return { session: session!, torrent, store, udp };
+    return { session, torrent, store, udp, dht };
   } catch (e) {
     await store.close().catch(() => undefined);
-    await session!.close();
-    udp?.close();
+    await closeSession(opened);
     throw e;
   }
 }

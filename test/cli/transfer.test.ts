@@ -35,17 +35,23 @@ describe('peerkit get / seed: usage and failures', () => {
     }
   });
 
-  it('get of a magnet link says plainly that it is not supported yet', async () => {
-    const r = await peerkit(['get', `magnet:?xt=urn:btih:${'ab'.repeat(20)}`], { env: env() });
+  it('get of a magnet link with --no-dht and no tracker or peer says where peers could come from (exit 2)', async () => {
+    const r = await peerkit(['get', `magnet:?xt=urn:btih:${'ab'.repeat(20)}`, '--no-dht'], { env: env() });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /magnet links need the DHT/);
+    assert.match(r.stderr, /with --no-dht, a magnet link needs trackers \(tr=\) or peers/);
+  });
+
+  it('get of a magnet link without an info hash is refused (exit 1)', async () => {
+    const r = await peerkit(['get', 'magnet:?dn=nothing', '--no-dht'], { env: env() });
+    assert.equal(r.code, 1);
+    assert.ok(isCleanFailure(r), r.stderr);
   });
 
   it('get of a missing or malformed .torrent fails with one line (exit 1)', async () => {
     const bad = join(dir, 'bad.torrent');
     await writeFile(bad, 'd4:infoi1ee');
     for (const t of [join(dir, 'missing.torrent'), bad]) {
-      const r = await peerkit(['get', t, '-o', dir, '--host', '127.0.0.1', '--port', '0'], { env: env() });
+      const r = await peerkit(['get', t, '-o', dir, '--host', '127.0.0.1', '--port', '0', '--no-dht'], { env: env() });
       assert.equal(r.code, 1, r.stderr);
       assert.ok(isCleanFailure(r), r.stderr);
     }
@@ -56,7 +62,7 @@ describe('peerkit get / seed: usage and failures', () => {
     const copy = Buffer.from(data);
     copy[100_000] = copy[100_000]! ^ 0xff; // one byte off: piece 6 of 13 fails
     await writeFile(wrong, copy);
-    const r = await peerkit(['seed', torrent, wrong, '--host', '127.0.0.1', '--port', '0'], { env: env() });
+    const r = await peerkit(['seed', torrent, wrong, '--host', '127.0.0.1', '--port', '0', '--no-dht'], { env: env() });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /does not match the torrent: 12 of 13 pieces verified/);
     assert.deepEqual(await readFile(wrong), copy, 'the data is left as it was');
@@ -64,7 +70,7 @@ describe('peerkit get / seed: usage and failures', () => {
 
   it('get finds data already complete in the folder and exits 0 without a peer', async () => {
     await writeFile(join(dir, 'file.bin'), data);
-    const r = await peerkit(['get', torrent, '-o', dir, '--host', '127.0.0.1', '--port', '0'], { env: env() });
+    const r = await peerkit(['get', torrent, '-o', dir, '--host', '127.0.0.1', '--port', '0', '--no-dht'], { env: env() });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /nothing to download: every piece was already verified/);
   });

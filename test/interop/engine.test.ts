@@ -272,7 +272,8 @@ test('peerkit get killed halfway (SIGKILL) resumes without downloading verified 
 // One test's folder and processes
 
 /** Every peerkit get/seed listens on loopback only, on a port of its choosing. */
-const LOOPBACK = ['--host', HOST, '--port', '0'] as const;
+// --no-dht: the torrents here are private anyway (BEP 27), and a test must never reach the public DHT routers.
+const LOOPBACK = ['--host', HOST, '--port', '0', '--no-dht'] as const;
 
 interface Created {
   readonly torrent: string;

@@ -1,21 +1,28 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isMagnet } from '../../metainfo/index.js';
+import { fetchMetadata, type FetchEvent } from '../../engine/index.js';
+import { isMagnet, parseMagnet, parseTorrent, torrentFromInfo, type Metainfo } from '../../metainfo/index.js';
+import type { Endpoint } from '../../net/index.js';
 import { parseCommandLine } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, plural, printable } from '../format.js';
 import type { Command } from '../main.js';
 import { ProgressBar } from '../progress.js';
 import { readTorrentFile } from '../torrent-file.js';
-import { formatDuration, positiveNumber, reportEvents, formatRate, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
+import { closeSession, formatDuration, formatRate, openSession, parseEndpoint, positiveNumber, reportEvents, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted, type OpenSession, type SessionFlags } from '../transfer.js';
 
-const usage = `Usage: peerkit get <file.torrent> [options]
+const usage = `Usage: peerkit get <file.torrent | magnet link> [options]
 
-Download a torrent: ask its trackers for peers, trade pieces with them
+Download a torrent: ask its trackers and the DHT for peers, trade pieces with them
 (rarest first, tit-for-tat), verify every piece (SHA-1) and write it to disk.
 Exits 0 as soon as every piece is verified on disk, unless --seed is given.
 Ctrl-C stops cleanly; run the same command again to resume: verified pieces
 are remembered and not downloaded again.
+
+A magnet link ("magnet:?xt=urn:btih:<info hash>&tr=...", quote it in the
+shell) needs no .torrent: peers come from the DHT, the link's trackers (tr=)
+and peers (x.pe=), and the torrent's metadata from those peers (BEP 9),
+checked against the info hash.
 
 Options:
   -o, --output <dir>     download folder (default: the current folder)
@@ -43,9 +50,8 @@ export const getCommand: Command = {
     );
     if (parsed === undefined) return 0;
     const { values, positionals } = parsed;
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the .torrent to download' : 'give exactly one .torrent');
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the .torrent or magnet link to download' : 'give exactly one .torrent or magnet link');
     const source = positionals[0]!;
-    if (isMagnet(source)) throw new UsageError('magnet links need the DHT and metadata exchange, which this version does not have yet: download the .torrent and give its path');
     const seedRatio = positiveNumber(values['seed-ratio'], '--seed-ratio');
     const seedMinutes = positiveNumber(values['seed-time'], '--seed-time');
     const seed = values.seed === true || seedRatio !== undefined || seedMinutes !== undefined;
@@ -53,9 +59,19 @@ export const getCommand: Command = {
     const st = await stat(dir).catch(() => undefined);
     if (st !== undefined && !st.isDirectory()) throw new UsageError(`--output ${dir} is not a folder`);
 
-    const metainfo = await readTorrentFile(source);
+    let metainfo: Metainfo;
+    let fromMagnet: { opened: OpenSession; peers: readonly Endpoint[] } | undefined;
+    if (isMagnet(source)) {
+      const got = await metadataFromMagnet(source, values);
+      if (got === undefined) return 130;
+      metainfo = got.metainfo;
+      fromMagnet = got;
+    } else {
+      metainfo = await readTorrentFile(source);
+    }
     const bar = new ProgressBar('checking');
-    const { session, torrent, udp } = await startTransfer(metainfo, dir, values, { onCheck: (d, t) => bar.update(d, t) });
+    const running = await startTransfer(metainfo, dir, values, { onCheck: (d, t) => bar.update(d, t), ...(fromMagnet !== undefined && { opened: fromMagnet.opened, peers: fromMagnet.peers }) });
+    const { session, torrent } = running;
     bar.done();
     const status = new StatusLine(torrent);
     reportEvents(torrent, status, values.verbose === true);
@@ -96,8 +112,7 @@ export const getCommand: Command = {
     interrupt.dispose();
     status.stop();
     const progress = torrent.progress;
-    await session.close();
-    udp?.close();
+    await closeSession(running);
 
     if (outcome === 'error') {
       process.stderr.write(`peerkit: ${storageMessage(failure!)}\n`);
@@ -118,3 +133,50 @@ export const getCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * A magnet link's metadata: open the session (with the DHT unless
+ * --no-dht), find peers, fetch and check the info dictionary. Undefined
+ * when interrupted (Ctrl-C).
+ */
+async function metadataFromMagnet(link: string, flags: SessionFlags): Promise<{ metainfo: Metainfo; opened: OpenSession; peers: readonly Endpoint[] } | undefined> {
+  const magnet = parseMagnet(link);
+  if (magnet.infoHash === undefined) throw new UsageError('the magnet link has no BitTorrent v1 info hash (xt=urn:btih:...), which this version needs');
+  const given = [...magnet.peers.map((p) => parseEndpoint(p, 'x.pe')), ...(flags.peer ?? []).map((p) => parseEndpoint(p, '--peer'))];
+  if (flags['no-dht'] === true && magnet.trackers.length === 0 && given.length === 0) {
+    throw new UsageError('with --no-dht, a magnet link needs trackers (tr=) or peers (x.pe= or --peer) to find the metadata');
+  }
+  const say = (m: string): void => void process.stderr.write(`peerkit: ${m}\n`);
+  const verbose = flags.verbose === true;
+  const opened = await openSession(flags, { udpTrackers: magnet.trackers.some((t) => t.startsWith('udp:')), dht: true, warn: say });
+  const interrupt = untilInterrupted();
+  const abort = new AbortController();
+  void interrupt.promise.then(() => abort.abort());
+  const hash = magnet.infoHashHex!;
+  say(`fetching the metadata of ${magnet.name !== undefined ? `${printable(magnet.name)} (${hash})` : hash} from peers`);
+  try {
+    if (opened.dht !== undefined) {
+      const nodes = await Promise.race([opened.joined, interrupt.promise.then(() => -1)]);
+      if (nodes < 0) return undefined;
+      if (verbose) say(`DHT: ${plural(nodes, 'node')} in the routing table`);
+    }
+    const onEvent = (e: FetchEvent): void => {
+      if (e.type === 'size') say(`metadata: ${formatBytes(e.bytes)} in ${plural(e.pieces, 'piece')}`);
+      else if (e.type === 'bad-metadata') say(`metadata did not match the info hash; dropped ${e.peers.join(', ')} and trying again`);
+      else if (verbose && e.type === 'peers' && e.count > 0) say(`${plural(e.count, 'peer')} from ${e.source}`);
+      else if (verbose && e.type === 'connected') say(`connected to ${e.address}${e.hasMetadata ? '' : ' (it has no metadata to give)'}`);
+    };
+    const fetched = await fetchMetadata(opened.session, magnet.infoHash, { peers: given, trackers: magnet.trackers, signal: abort.signal, onEvent });
+    const metainfo = parseTorrent(torrentFromInfo(fetched.info, magnet.trackers));
+    return { metainfo, opened, peers: fetched.peers };
+  } catch (e) {
+    await closeSession(opened);
+    if (abort.signal.aborted) {
+      process.stderr.write('peerkit: interrupted before the metadata arrived; nothing was downloaded\n');
+      return undefined;
+    }
+    throw e;
+  } finally {
+    interrupt.dispose();
+  }
+}

@@ -8,7 +8,7 @@ import { formatBytes, parseSize, plural, printable } from '../format.js';
 import type { Command } from '../main.js';
 import { ProgressBar } from '../progress.js';
 import { readTorrentFile } from '../torrent-file.js';
-import { formatRate, positiveNumber, reportEvents, SESSION_OPTIONS, SESSION_USAGE, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
+import { formatRate, positiveNumber, reportEvents, SESSION_OPTIONS, SESSION_USAGE, closeSession, startTransfer, StatusLine, storageMessage, untilInterrupted } from '../transfer.js';
 import { VERSION } from '../version.js';
 
 const usage = `Usage: peerkit seed <file.torrent> <data path> [options]
@@ -83,12 +83,12 @@ export const seedCommand: Command = {
     }
 
     const bar = new ProgressBar('verifying');
-    const { session, torrent, udp } = await startTransfer(metainfo, dir, values, { name, onCheck: (d, t) => bar.update(d, t) });
+    const running = await startTransfer(metainfo, dir, values, { name, onCheck: (d, t) => bar.update(d, t) });
+    const { session, torrent } = running;
     bar.done();
     if (!torrent.complete) {
       const { pieces } = torrent.progress;
-      await session.close();
-      udp?.close();
+      await closeSession(running);
       throw new MetainfoError('io', `the data in ${join(dir, name)} does not match the torrent: ${pieces} of ${plural(metainfo.pieceCount, 'piece')} verified (use \`peerkit get\` to complete it)`);
     }
     process.stdout.write(`seeding ${printable(metainfo.name)} (${metainfo.infoHashHex}, ${formatBytes(metainfo.length)}) on port ${session.port}\n`);
@@ -114,8 +114,7 @@ export const seedCommand: Command = {
     });
     interrupt.dispose();
     status.stop();
-    await session.close();
-    udp?.close();
+    await closeSession(running);
     if (failure !== undefined) {
       process.stderr.write(`peerkit: ${storageMessage(failure)}\n`);
       return 1;
