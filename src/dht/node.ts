@@ -86,7 +86,8 @@ export class DhtNode {
   readonly items: ItemStore;
   private readonly tokens: TokenIssuer;
   private readonly options: DhtNodeOptions;
-  private readonly votes = new Map<string, number>();
+  /** External address -> the addresses of the nodes that reported it. */
+  private readonly votes = new Map<string, Set<string>>();
   private external: string | undefined;
   private maintenance: Timer | undefined;
   private closed = false;
@@ -305,7 +306,9 @@ export class DhtNode {
 
   private lookup(target: NodeId, query: (c: Contact, depth: number) => Promise<readonly Contact[]>): Promise<LookupResult> {
     const start = this.table.closest(target, K * 2, this.clock.now());
-    return lookup({ target, start, clock: this.clock, query });
+    // Other nodes list us too: asking ourselves would put us among the results and waste a slot of announce and put.
+    const others = async (c: Contact, depth: number): Promise<readonly Contact[]> => (await query(c, depth)).filter((n) => !sameId(n.id, this.ownId));
+    return lookup({ target, start, clock: this.clock, query: others });
   }
 
   /** A BEP 44 `get` lookup; `seen` looks at each reply. */
@@ -352,7 +355,7 @@ export class DhtNode {
       if (expected !== undefined) this.table.remove(expected);
       throw new DhtError('bad-message', `${to.host}:${to.port} answered without a valid id`);
     }
-    if (reply.ip !== undefined) this.vote(reply.ip.host);
+    if (reply.ip !== undefined) this.vote(reply.ip.host, reply.from.host);
     this.consider({ id, host: reply.from.host, port: reply.from.port }, true);
     return reply;
   }
@@ -369,7 +372,13 @@ export class DhtNode {
   private answer(msg: QueryMessage, from: Endpoint): void {
     const id = idArg(msg.a, 'id');
     if (id === undefined) return this.rpc.error(from, msg.t, KrpcErrorCode.Protocol, 'missing or malformed id');
-    if (!msg.ro) this.consider({ id, host: from.host, port: from.port }, false);
+    if (!msg.ro) {
+      const known = this.table.has(id);
+      const contact = { id, host: from.host, port: from.port };
+      this.consider(contact, false);
+      // A node new to the table is confirmed with a ping before we hand it out (see closestNodes).
+      if (!known && this.table.has(id)) void this.ask(contact, id, 'ping', {}).catch(() => undefined);
+    }
     const now = this.clock.now();
     const a = msg.a;
     switch (msg.q) {
@@ -394,7 +403,7 @@ export class DhtNode {
       case 'announce_peer': {
         const infoHash = idArg(a, 'info_hash');
         const token = bytesArg(a, 'token');
-        const implied = intArg(a, 'implied_port') === 1;
+        const implied = (intArg(a, 'implied_port') ?? 0) !== 0;
         const port = implied ? from.port : intArg(a, 'port');
         if (infoHash === undefined || token === undefined || port === undefined || port < 1 || port > 0xffff) {
           return this.rpc.error(from, msg.t, KrpcErrorCode.Protocol, 'announce_peer needs info_hash, port and token');
@@ -458,17 +467,26 @@ export class DhtNode {
   }
 
   private closestNodes(target: NodeId): Uint8Array {
-    return encodeCompactNodes(this.table.closest(target, K, this.clock.now()));
+    // BEP 5 hands out good nodes only: one that merely sent us a query may not exist at that address.
+    return encodeCompactNodes(this.table.closest(target, K, this.clock.now(), true));
   }
 
   // --- upkeep ---
 
-  /** BEP 42: count what the nodes we ask see as our address; once it is clear and our id does not fit it, take one that does. */
-  private vote(host: string): void {
-    if (isExemptAddress(host) || this.votes.size > 64) return;
-    const n = (this.votes.get(host) ?? 0) + 1;
-    this.votes.set(host, n);
-    if (n < EXTERNAL_VOTES || this.external === host) return;
+  /**
+   * BEP 42: count what the nodes we ask see as our address; once it is clear and our id does not fit it, take one that does.
+   * A vote counts once per reporting address: "a single node can not be trusted", and one node answering five queries is one voice.
+   */
+  private vote(host: string, voter: string): void {
+    if (isExemptAddress(host) || host === this.external) return;
+    let voters = this.votes.get(host);
+    if (voters === undefined) {
+      if (this.votes.size >= 64) this.votes.clear(); // too many stories: start the count over
+      voters = new Set();
+      this.votes.set(host, voters);
+    }
+    voters.add(voter);
+    if (voters.size < EXTERNAL_VOTES) return;
     this.external = host;
     this.votes.clear();
     if (this.options.id !== undefined || isSecureId(this.ownId, host)) return;

@@ -155,10 +155,10 @@ export class RoutingTable {
     return this.bucketFor(id).entries.some((e) => sameId(e.contact.id, id));
   }
 
-  /** Up to `count` nodes that are not bad, closest to `target` first. */
-  closest(target: NodeId, count: number, now: number): Contact[] {
+  /** Up to `count` nodes that are not bad (with `answered`: that have answered us at least once), closest to `target` first. */
+  closest(target: NodeId, count: number, now: number, answered = false): Contact[] {
     const all: Contact[] = [];
-    for (const b of this.buckets) for (const e of b.entries) if (nodeState(e, now) !== 'bad') all.push(e.contact);
+    for (const b of this.buckets) for (const e of b.entries) if (nodeState(e, now) !== 'bad' && (!answered || e.lastResponse > -Infinity)) all.push(e.contact);
     all.sort((a, b) => compareDistance(target, a.id, b.id));
     return all.slice(0, count);
   }
