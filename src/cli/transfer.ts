@@ -196,6 +196,10 @@ export function explain(e: TorrentEvent): string | undefined {
       return `tracker ${e.url} answered ${e.event === 'none' ? 'a re-announce' : e.event}: ${e.peers} peers${e.warning !== undefined ? ` (warning: ${printable(e.warning)})` : ''}`;
     case 'tracker-error':
       return `tracker announce (${e.event}) failed: ${printable(e.message)}`;
+    case 'dht':
+      return `DHT announce done: ${e.peers} peers`;
+    case 'pex':
+      return `peer exchange from ${e.from}: ${e.peers.slice(0, 5).join(', ')}${e.peers.length > 5 ? ` and ${e.peers.length - 5} more` : ''}`;
     case 'piece-verified':
     case 'complete':
     case 'error':

@@ -26,6 +26,9 @@ const key = (e: Endpoint): string => `${e.host}:${e.port}`;
 export class PeerCandidates {
   private readonly list = new Map<string, Candidate>();
 
+  /** `retryMs`: the first retry's wait (the metadata fetch of a magnet link, with few peers to try, waits less). */
+  constructor(private readonly retryMs = RETRY_MS) {}
+
   get size(): number {
     return this.list.size;
   }
@@ -56,7 +59,7 @@ export class PeerCandidates {
     if (c === undefined) return;
     c.busy = false;
     c.failures++;
-    c.retryAt = now + RETRY_MS * c.failures;
+    c.retryAt = now + this.retryMs * c.failures;
     if (c.failures >= MAX_FAILURES) this.list.delete(key(e));
   }
 

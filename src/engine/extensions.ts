@@ -30,16 +30,14 @@ export interface ExtensionHost {
   readonly dht: DhtNode | undefined;
   peers(): Iterable<PeerConnection>;
   addCandidates(list: readonly Endpoint[]): void;
-  seeding(): boolean;
+  /** Peers a neighbour told us about through PEX (for the event log). */
+  learned(from: PeerConnection, peers: readonly Endpoint[]): void;
 }
 
 export class TorrentExtensions {
   private readonly pex = new Map<PeerKey, PexState>();
   /** Incoming peers' listen ports, from their extended handshake's `p`. */
   private readonly listenPorts = new Map<PeerKey, number>();
-  /** Peers learned through PEX, for the status display. */
-  learned = 0;
-
   constructor(private readonly host: ExtensionHost) {}
 
   /** Our `m` dictionary. */
@@ -65,9 +63,10 @@ export class TorrentExtensions {
     }
     if (id === OUR_EXTENSION_IDS[UT_PEX] && !this.host.isPrivate) {
       const m = decodePex(payload);
-      const fresh = m.added.filter((p) => p.port > 0);
-      this.learned += fresh.length;
-      this.host.addCandidates(fresh.map((p) => ({ host: p.host, port: p.port })));
+      const added = m.added.map((p) => ({ host: p.host, port: p.port }));
+      if (added.length === 0) return;
+      this.host.learned(peer, added);
+      this.host.addCandidates(added);
     }
   }
 

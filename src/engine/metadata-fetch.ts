@@ -48,6 +48,8 @@ export interface FetchedMetadata {
 const IDLE_MS = 30_000;
 const RETRY_SOURCES_MS = 20_000;
 const REQUESTS_PER_PEER = 2;
+/** A peer that refused or dropped us is tried again after 5 s, 10 s, ... (a client still checking its files refuses at first). */
+const RETRY_MS = 5_000;
 
 interface Fetcher {
   readonly conn: StreamConnection;
@@ -60,7 +62,7 @@ interface Fetcher {
 }
 
 export function fetchMetadata(session: Session, infoHash: Uint8Array, options: FetchOptions = {}): Promise<FetchedMetadata> {
-  const candidates = new PeerCandidates();
+  const candidates = new PeerCandidates(RETRY_MS);
   const known = new Map<string, Endpoint>();
   const served: Endpoint[] = [];
   const live = new Set<Fetcher>();
@@ -70,12 +72,14 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
   let dialling = 0;
   let finished = false;
   let sourcesTimer: Timer | undefined;
+  let retryTimer: Timer | undefined;
 
   return new Promise<FetchedMetadata>((resolve, reject) => {
     const finish = (error: Error | undefined, info?: Uint8Array): void => {
       if (finished) return;
       finished = true;
       sourcesTimer?.cancel();
+      retryTimer?.cancel();
       for (const f of live) close(f);
       options.signal?.removeEventListener('abort', onAbort);
       if (error !== undefined) reject(error);
@@ -232,7 +236,14 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
       sourcesTimer = session.clock.setTimer(RETRY_SOURCES_MS, askSources);
     };
 
+    // Peers whose retry time has come are dialled again.
+    const retry = (): void => {
+      if (finished) return;
+      dialMore();
+      retryTimer = session.clock.setTimer(RETRY_MS, retry);
+    };
     addPeers(options.peers ?? [], 'given');
     askSources();
+    retryTimer = session.clock.setTimer(RETRY_MS, retry);
   });
 }

@@ -18,6 +18,8 @@ export type TorrentEvent =
   | { readonly type: 'tracker-error'; readonly event: AnnounceEvent; readonly message: string }
   /** A DHT lookup (get_peers, then announce_peer) returned `peers` peers. */
   | { readonly type: 'dht'; readonly peers: number }
+  /** A neighbour named these peers in a ut_pex message (BEP 11). */
+  | { readonly type: 'pex'; readonly from: string; readonly peers: readonly string[] }
   | { readonly type: 'complete' }
   | { readonly type: 'error'; readonly error: Error };
 

@@ -122,7 +122,7 @@ export class Torrent {
       dht: options.dht === false ? undefined : session.dht,
       peers: () => this.peers.values(),
       addCandidates: (list) => this.addCandidates(list),
-      seeding: () => this.have.complete,
+      learned: (from, peers) => this.emit({ type: 'pex', from: from.address, peers: peers.map((e) => `${e.host}:${e.port}`) }),
     });
     this.uploader = new Uploader(
       {
