@@ -118,4 +118,28 @@ describe('trackerless: DHT, metadata exchange, peer exchange', () => {
     const seeders = [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`];
     assert.ok(connected.some((x) => seeders.includes(x)), `connected to ${connected.join(', ')}: none of the seeders ${seeders.join(', ')}`);
   });
+
+  it('a private torrent (BEP 27) stays out of the DHT and out of peer exchange', async () => {
+    const data = bytesOf(200_000, 25);
+    const m = parseTorrent(torrentBytes({ ...singleInfo(data, 16 * 1024), private: 1 }));
+    assert.equal(m.private, true);
+    const router = await dhtNode(50, []);
+    const node = await dhtNode(51, [router]);
+    const a = await session(52, node);
+    const seeding = await a.add(m, { store: MemoryStore.from(m.layout, data), trackers: false, assumeComplete: true });
+    const events: string[] = [];
+    seeding.on((e) => events.push(e.type));
+    const b = await session(53);
+    const t = await b.add(m, { store: new MemoryStore(m.layout), trackers: false, peers: [{ host: '127.0.0.1', port: a.port }] });
+    const offered: number[] = [];
+    t.on((e) => {
+      if (e.type === 'piece-verified' && e.index === 0) for (const p of t.peerList()) offered.push(p.extensionIds.get('ut_pex') ?? 0, p.extensionIds.get('ut_metadata') ?? 0);
+    });
+    await until(t, 'complete');
+    // Give a DHT announce, had there been one, time to land.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(router.stats().torrents + node.stats().torrents, 0, 'nobody stored an announce');
+    assert.ok(!events.includes('dht'), 'no DHT announce');
+    assert.deepEqual(offered, [0, 1], 'the seeder offered ut_metadata (id 1) but not ut_pex');
+  });
 });
