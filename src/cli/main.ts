@@ -1,14 +1,16 @@
 import { BencodeError } from '../bencode/index.js';
+import { DhtError } from '../dht/index.js';
 import { MetainfoError } from '../metainfo/index.js';
 import { StorageError } from '../storage/index.js';
 import { TrackerError } from '../tracker/index.js';
 import { createCommand } from './commands/create.js';
 import { demoCommand } from './commands/demo.js';
+import { dhtCommand } from './commands/dht.js';
 import { getCommand } from './commands/get.js';
 import { infoCommand } from './commands/info.js';
 import { seedCommand } from './commands/seed.js';
 import { trackerCommand } from './commands/tracker.js';
-import { UsageError } from './errors.js';
+import { CommandError, UsageError } from './errors.js';
 import { VERSION } from './version.js';
 
 /*
@@ -24,7 +26,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, demoCommand];
+const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -70,11 +72,11 @@ export async function run(argv: readonly string[]): Promise<number> {
 function report(e: unknown, command: Command | undefined): number {
   if (process.env['PEERKIT_DEBUG'] !== undefined && e instanceof Error) process.stderr.write(`${e.stack ?? e.message}\n`);
   if (e instanceof UsageError) {
-    const hint = command !== undefined ? ` (see \`peerkit ${command.name} --help\`)` : '';
+    const hint = command !== undefined ? ` (see \`peerkit ${e.command ?? command.name} --help\`)` : '';
     process.stderr.write(`peerkit: ${oneLine(e.message)}${hint}\n`);
     return 2;
   }
-  if (e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError) {
+  if (e instanceof CommandError || e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError || e instanceof DhtError) {
     process.stderr.write(`peerkit: ${oneLine(e.message)}\n`);
     return 1;
   }

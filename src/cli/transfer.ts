@@ -5,7 +5,7 @@ import { Session, type Torrent, type TorrentEvent } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import { bindUdp, type DatagramSocket, type Endpoint } from '../net/index.js';
 import { openFileStore, StorageError, type FileStore } from '../storage/index.js';
-import { bootstrapList, dhtStatePath, openDht, type OpenedDht } from './dht-node.js';
+import { bootstrapList, openDht, type OpenedDht } from './dht.js';
 import { UsageError } from './errors.js';
 import { formatBytes, parseSize, printable } from './format.js';
 
@@ -99,13 +99,12 @@ export async function openSession(flags: SessionFlags, options: { readonly udpTr
   const maxDownload = parseRate(flags['max-download'], '--max-download');
   const host = flags.host ?? '0.0.0.0';
   const ports = flags.port !== undefined ? [parsePort(flags.port)] : [6881, 6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889, 0];
-  const bootstrap = bootstrapList(flags.bootstrap);
-  for (const b of bootstrap) parseEndpoint(b, '--bootstrap');
+  bootstrapList(flags.bootstrap); // a usage mistake shows before anything starts
   const udp = options.udpTrackers ? await bindUdp(host.includes(':') ? '::' : '0.0.0.0', 0) : undefined;
   let dht: OpenedDht | undefined;
   if (options.dht && flags['no-dht'] !== true) {
     // The DHT port follows the peer port's convention (6881 and up), as other clients do.
-    dht = await openDht({ host: host.includes(':') ? '0.0.0.0' : host, ports: flags.port !== undefined ? [parsePort(flags.port), 0] : ports, bootstrap, statePath: dhtStatePath(), keepId: true, warn: options.warn });
+    dht = await openDht({ host: host.includes(':') ? '0.0.0.0' : host, ports: flags.port !== undefined ? [parsePort(flags.port), 0] : ports, bootstrap: flags.bootstrap, warn: options.warn });
   }
   let session: Session | undefined;
   for (const port of ports) {

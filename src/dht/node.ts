@@ -41,6 +41,13 @@ export interface DhtNodeOptions {
   /** Refuse nodes whose id does not follow BEP 42 for their address. @default false */
   readonly enforceSecureIds?: boolean;
   readonly maxItems?: number;
+  /**
+   * BEP 43: mark our queries read-only (`ro` = 1), so nodes do not put us in
+   * their tables. For short-lived clients (a one-shot `peerkit dht get`):
+   * once gone, they would only cost others a query timeout. We then answer
+   * no queries either. @default false
+   */
+  readonly readOnly?: boolean;
 }
 
 export interface PeersResult {
@@ -153,8 +160,9 @@ export class DhtNode {
    */
   async bootstrap(extra: readonly Endpoint[] = []): Promise<number> {
     const all = [...(this.options.knownNodes ?? []), ...(this.options.bootstrap ?? []), ...extra];
-    await Promise.all(all.map((e) => this.ping(e).catch(() => undefined)));
-    if (this.table.size === 0) throw new DhtError('no-nodes', all.length === 0 ? 'no bootstrap nodes given' : `none of the ${all.length} bootstrap nodes answered`);
+    // Go on at the first answer (the others still join the table as they answer): one dead router must not cost a timeout.
+    const first = await Promise.any(all.map((e) => this.ping(e))).catch(() => undefined);
+    if (first === undefined && this.table.size === 0) throw new DhtError('no-nodes', all.length === 0 ? 'no bootstrap nodes given' : `none of the ${all.length} bootstrap nodes answered`);
     await this.findNode(this.ownId);
     // The own-id lookup fills the buckets near us; a lookup in each of the
     // three farthest buckets' ranges fills the ones most lookups start from
@@ -345,7 +353,7 @@ export class DhtNode {
   private async ask(to: Endpoint, expected: NodeId | undefined, q: string, a: Args): Promise<Reply> {
     let reply: Reply;
     try {
-      reply = await this.rpc.query(to, q, q === 'ping' ? { id: this.ownId } : a);
+      reply = await this.rpc.query(to, q, q === 'ping' ? { id: this.ownId } : a, this.options.readOnly === true);
     } catch (e) {
       if (expected !== undefined && e instanceof DhtError && e.code === 'timeout') this.table.failed(expected, this.clock.now());
       throw e;
@@ -370,6 +378,7 @@ export class DhtNode {
   // --- answering ---
 
   private answer(msg: QueryMessage, from: Endpoint): void {
+    if (this.options.readOnly === true) return;
     const id = idArg(msg.a, 'id');
     if (id === undefined) return this.rpc.error(from, msg.t, KrpcErrorCode.Protocol, 'missing or malformed id');
     if (!msg.ro) {
