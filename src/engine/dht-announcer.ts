@@ -60,6 +60,7 @@ export class DhtAnnouncer {
       .finally(() => {
         this.running = false;
         if (!this.stopped) this.timer = this.clock.setTimer(next, () => this.announce());
-      });
+      })
+      .catch(() => undefined); // a listener that threw: the torrent's own error path reports it
   }
 }

@@ -22,6 +22,9 @@ import type { PeerKey } from './picker.js';
  * sent in our handshake; a peer's are in its `m`.
  */
 
+/** Least time between two ut_pex messages we take from one peer (BEP 11 says one a minute; some slack for timer drift). */
+const PEX_MIN_GAP_MS = 45_000;
+
 export const OUR_EXTENSION_IDS = { [UT_METADATA]: 1, [UT_PEX]: 2 } as const;
 
 export interface ExtensionHost {
@@ -38,6 +41,10 @@ export class TorrentExtensions {
   private readonly pex = new Map<PeerKey, PexState>();
   /** Incoming peers' listen ports, from their extended handshake's `p`. */
   private readonly listenPorts = new Map<PeerKey, number>();
+  /** When each peer's last ut_pex message was taken: more than one a PEX_MIN_GAP_MS is ignored. */
+  private readonly pexHeard = new Map<PeerKey, number>();
+  /** Peers whose PORT message we acted on: one ping per peer, however many they send. */
+  private readonly portSeen = new Set<PeerKey>();
   constructor(private readonly host: ExtensionHost) {}
 
   /** Our `m` dictionary. */
@@ -58,10 +65,16 @@ export class TorrentExtensions {
       const m = decodeMetadataMessage(payload);
       if (m.type !== 'request') return; // we have the metadata: data and rejects are not for us
       const theirs = peer.extensionIds.get(UT_METADATA) ?? 0;
-      if (theirs > 0) peer.send({ type: 'extended', id: theirs, payload: encodeMetadataMessage(metadataReply(this.host.infoBytes, m.piece)) }, now);
+      if (theirs === 0) return;
+      // A peer that asks faster than it reads gets rejects (a few bytes), not 16 KiB each: its send queue stays bounded.
+      const reply = peer.writable ? metadataReply(this.host.infoBytes, m.piece) : ({ type: 'reject', piece: m.piece } as const);
+      peer.send({ type: 'extended', id: theirs, payload: encodeMetadataMessage(reply) }, now);
       return;
     }
     if (id === OUR_EXTENSION_IDS[UT_PEX] && !this.host.isPrivate) {
+      // BEP 11 senders keep to one message a minute; one that floods us could fill our candidate list with addresses of its choosing.
+      if (now - (this.pexHeard.get(peer.key) ?? -Infinity) < PEX_MIN_GAP_MS) return;
+      this.pexHeard.set(peer.key, now);
       const m = decodePex(payload);
       const added = m.added.map((p) => ({ host: p.host, port: p.port }));
       if (added.length === 0) return;
@@ -72,7 +85,8 @@ export class TorrentExtensions {
 
   /** BEP 5 PORT: the peer runs a DHT node on `port`; ping it so our table learns it. */
   onPort(peer: PeerConnection, port: number): void {
-    if (this.host.isPrivate || this.host.dht === undefined || port === 0) return;
+    if (this.host.isPrivate || this.host.dht === undefined || port === 0 || this.portSeen.has(peer.key)) return;
+    this.portSeen.add(peer.key);
     void this.host.dht.ping({ host: peer.remote.host, port }).catch(() => undefined);
   }
 
@@ -98,6 +112,8 @@ export class TorrentExtensions {
   forget(peer: PeerConnection): void {
     this.pex.delete(peer.key);
     this.listenPorts.delete(peer.key);
+    this.pexHeard.delete(peer.key);
+    this.portSeen.delete(peer.key);
   }
 
   /** Where others can reach a peer: the address we dialled, or its address with the port it listens on. */

@@ -45,7 +45,7 @@ export interface FetchedMetadata {
   readonly peers: Endpoint[];
 }
 
-const IDLE_MS = 30_000;
+const IDLE_MS = 20_000;
 const RETRY_SOURCES_MS = 20_000;
 const REQUESTS_PER_PEER = 2;
 /** A peer that refused or dropped us is tried again after 5 s, 10 s, ... (a client still checking its files refuses at first). */
@@ -57,9 +57,14 @@ interface Fetcher {
   readonly address: string;
   readonly endpoint: Endpoint;
   theirId: number;
+  /** Its `metadata_size`, once its extended handshake came. */
+  size: number | undefined;
   inFlight: Set<number>;
   idle: Timer | undefined;
 }
+
+/** Addresses remembered from all sources (the dial list has its own bound). */
+const MAX_KNOWN = 2000;
 
 export function fetchMetadata(session: Session, infoHash: Uint8Array, options: FetchOptions = {}): Promise<FetchedMetadata> {
   const candidates = new PeerCandidates(RETRY_MS);
@@ -73,6 +78,8 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
   let finished = false;
   let sourcesTimer: Timer | undefined;
   let retryTimer: Timer | undefined;
+  let dhtBusy = false;
+  let announced = false;
 
   return new Promise<FetchedMetadata>((resolve, reject) => {
     const finish = (error: Error | undefined, info?: Uint8Array): void => {
@@ -83,7 +90,10 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
       for (const f of live) close(f);
       options.signal?.removeEventListener('abort', onAbort);
       if (error !== undefined) reject(error);
-      else resolve({ info: info!, peers: [...served, ...[...known.values()].filter((e) => !served.includes(e))] });
+      else {
+        const first = new Set(served.map((e) => `${e.host}:${e.port}`));
+        resolve({ info: info!, peers: [...served, ...[...known.entries()].filter(([k]) => !first.has(k)).map(([, e]) => e)] });
+      }
     };
     const onAbort = (): void => finish(new Error('metadata fetch aborted'));
     if (options.signal?.aborted === true) return onAbort();
@@ -91,7 +101,7 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
 
     const addPeers = (list: readonly Endpoint[], source: string): void => {
       if (finished) return;
-      for (const e of list) known.set(`${e.host}:${e.port}`, e);
+      for (const e of list) if (known.size < MAX_KNOWN) known.set(`${e.host}:${e.port}`, e);
       emit({ type: 'peers', source, count: list.length });
       candidates.add(list);
       dialMore();
@@ -111,7 +121,7 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
               candidates.failed(endpoint, session.clock.now());
               return dialMore();
             }
-            start({ conn, decoder, address: `${endpoint.host}:${endpoint.port}`, endpoint, theirId: 0, inFlight: new Set(), idle: undefined }, handshake.extensions.fast);
+            start({ conn, decoder, address: `${endpoint.host}:${endpoint.port}`, endpoint, theirId: 0, size: undefined, inFlight: new Set(), idle: undefined }, handshake.extensions.fast);
           },
           () => {
             dialling--;
@@ -129,9 +139,27 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
       f.conn.destroy();
       if (!finished) {
         candidates.failed(f.endpoint, session.clock.now()); // not again soon
+        reconsiderSize();
         requestMore();
         dialMore();
       }
+    };
+
+    /**
+     * The assembler holds the size the first peer announced. When it has no
+     * piece yet and no peer left says that size (the one that did lied, or
+     * left), start over with the size a live peer gives.
+     */
+    const reconsiderSize = (): void => {
+      if (assembler !== undefined && (assembler.missing < assembler.pieceCount || [...live].some((f) => f.size === assembler!.totalSize))) return;
+      assembler = undefined;
+      const next = [...live].find((f) => f.size !== undefined);
+      if (next !== undefined) useSize(next.size!);
+    };
+
+    const useSize = (size: number): void => {
+      assembler = new MetadataAssembler<Fetcher>(infoHash, size);
+      emit({ type: 'size', bytes: size, pieces: assembler.pieceCount });
     };
 
     const touch = (f: Fetcher): void => {
@@ -142,7 +170,7 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
     const requestMore = (): void => {
       if (assembler === undefined) return;
       for (const f of live) {
-        while (f.theirId > 0 && f.inFlight.size < REQUESTS_PER_PEER) {
+        while (f.theirId > 0 && f.size === assembler.totalSize && f.inFlight.size < REQUESTS_PER_PEER) {
           const piece = assembler.nextRequest();
           if (piece === undefined) return;
           f.inFlight.add(piece);
@@ -173,20 +201,17 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
           const m = f.decoder.next();
           if (m === undefined) return;
           if (m.type !== 'extended') continue;
-          touch(f);
           if (m.id === 0) {
+            if (f.size !== undefined) continue; // a later handshake changes nothing here
             const h = decodeExtendedHandshake(m.payload);
             const id = h.m.get(UT_METADATA) ?? 0;
             const size = h.metadataSize;
             emit({ type: 'connected', address: f.address, hasMetadata: id > 0 && size !== undefined });
             if (id === 0 || size === undefined || size === 0) return close(f);
-            if (assembler === undefined) {
-              assembler = new MetadataAssembler<Fetcher>(infoHash, size);
-              emit({ type: 'size', bytes: size, pieces: assembler.pieceCount });
-            } else if (size !== assembler.totalSize) {
-              return close(f); // disagrees with the first peer; if that one lied, the hash check will tell
-            }
+            f.size = size;
             f.theirId = id;
+            // A peer that disagrees with the size in use waits: if the first one lied, reconsiderSize switches.
+            if (assembler === undefined) useSize(size);
             requestMore();
             continue;
           }
@@ -194,6 +219,7 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
           const msg = decodeMetadataMessage(m.payload);
           if (msg.type === 'reject') return close(f);
           if (msg.type !== 'data' || !f.inFlight.delete(msg.piece)) continue;
+          touch(f); // only data counts as progress: a peer that just chats keeps its requests no longer than IDLE_MS
           const r = assembler.add(msg.piece, msg.data, f);
           if (r.status === 'done') {
             served.push(f.endpoint);
@@ -202,6 +228,7 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
           if (r.status === 'bad') {
             emit({ type: 'bad-metadata', peers: r.contributors.map((c) => c.address) });
             for (const c of r.contributors) close(c);
+            reconsiderSize();
           } else if (r.status === 'invalid') {
             return close(f);
           } else {
@@ -218,17 +245,23 @@ export function fetchMetadata(session: Session, infoHash: Uint8Array, options: F
     const askSources = (): void => {
       if (finished) return;
       const dht = session.dht;
-      if (dht !== undefined && options.dht !== false) {
-        dht.getPeers(infoHash).then(
-          (r) => addPeers(r.peers, 'dht'),
-          () => undefined,
-        );
+      if (dht !== undefined && options.dht !== false && !dhtBusy) {
+        dhtBusy = true;
+        dht.getPeers(infoHash)
+          .then(
+            (r) => addPeers(r.peers, 'dht'),
+            () => undefined,
+          )
+          .finally(() => (dhtBusy = false))
+          .catch(() => undefined);
       }
+      const event = announced ? 'none' : 'started';
+      announced = true;
       for (const url of options.trackers ?? []) {
         const client = createTrackerClient(url, { httpGet: session.httpGet, ...(session.udpTrackers !== undefined && { udp: session.udpTrackers }) });
         if (client === undefined) continue;
         // left must be non-zero: a tracker sends a seeder (left = 0) leechers only.
-        client.announce({ infoHash, peerId: session.peerId, port: session.port, uploaded: 0, downloaded: 0, left: 1, event: 'started', numWant: 50 }).then(
+        client.announce({ infoHash, peerId: session.peerId, port: session.port, uploaded: 0, downloaded: 0, left: 1, event, numWant: 50 }).then(
           (r) => addPeers(r.peers, url),
           () => undefined,
         );

@@ -5,6 +5,8 @@ import { fetchMetadata, Session, type Torrent, type TorrentEvent } from '../../s
 import { parseTorrent, torrentFromInfo, type Metainfo } from '../../src/metainfo/index.js';
 import { bindUdp, seededRandom } from '../../src/net/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
+import { createServer, type Server } from 'node:net';
+import { encodeExtendedHandshake, encodeHandshake, encodeMessage } from '../../src/wire/index.js';
 import { bytesOf, singleInfo, torrentBytes } from '../metainfo/fixtures.js';
 
 /*
@@ -96,6 +98,34 @@ describe('trackerless: DHT, metadata exchange, peer exchange', () => {
     });
     assert.deepEqual(Buffer.from(fetched.info), Buffer.from(m.infoBytes));
     assert.deepEqual(events, [`127.0.0.1:${liar.port}`]);
+  });
+
+  it('a peer that announces the wrong metadata size and leaves does not stop the fetch', async () => {
+    const data = bytesOf(300_000, 26);
+    const m = parseTorrent(torrentBytes(singleInfo(data, 16 * 1024)));
+    // A raw peer: handshake, an extended handshake with metadata_size one byte too many, then it hangs up.
+    const liar: Server = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write(encodeHandshake(m.infoHash, new TextEncoder().encode('-XX0000-liarliarliar'), { fast: false, extended: true, dht: false }));
+        const h = encodeExtendedHandshake({ m: new Map([['ut_metadata', 3]]), metadataSize: m.infoBytes.length + 1 });
+        socket.end(encodeMessage({ type: 'extended', id: 0, payload: h }));
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r));
+    const liarPort = (liar.address() as { port: number }).port;
+    const honest = await session(60);
+    await honest.add(m, { store: MemoryStore.from(m.layout, data), trackers: false, assumeComplete: true });
+    const me = await session(61);
+    const sizes: number[] = [];
+    const fetched = await fetchMetadata(me, m.infoHash, {
+      peers: [{ host: '127.0.0.1', port: liarPort }, { host: '127.0.0.1', port: honest.port }],
+      maxConnections: 1, // the liar first, alone
+      onEvent: (e) => e.type === 'size' && sizes.push(e.bytes),
+    });
+    liar.close();
+    assert.deepEqual(Buffer.from(fetched.info), Buffer.from(m.infoBytes));
+    assert.deepEqual(sizes, [m.infoBytes.length + 1, m.infoBytes.length], 'the lie was tried, then dropped for the honest size');
   });
 
   it('peer exchange: a leecher that knows one peer learns the seeders from it and downloads from them', async () => {

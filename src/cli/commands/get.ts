@@ -22,7 +22,8 @@ are remembered and not downloaded again.
 A magnet link ("magnet:?xt=urn:btih:<info hash>&tr=...", quote it in the
 shell) needs no .torrent: peers come from the DHT, the link's trackers (tr=)
 and peers (x.pe=), and the torrent's metadata from those peers (BEP 9),
-checked against the info hash.
+checked against the info hash. It waits for a peer with the metadata until
+Ctrl-C.
 
 Options:
   -o, --output <dir>     download folder (default: the current folder)
@@ -157,7 +158,11 @@ async function metadataFromMagnet(link: string, flags: SessionFlags): Promise<{ 
   try {
     if (opened.dht !== undefined) {
       const nodes = await Promise.race([opened.joined, interrupt.promise.then(() => -1)]);
-      if (nodes < 0) return undefined;
+      if (nodes < 0) {
+        await closeSession(opened);
+        process.stderr.write('peerkit: interrupted before the metadata arrived; nothing was downloaded\n');
+        return undefined;
+      }
       if (verbose) say(`DHT: ${plural(nodes, 'node')} in the routing table`);
     }
     const onEvent = (e: FetchEvent): void => {
@@ -168,7 +173,8 @@ async function metadataFromMagnet(link: string, flags: SessionFlags): Promise<{ 
     };
     const fetched = await fetchMetadata(opened.session, magnet.infoHash, { peers: given, trackers: magnet.trackers, signal: abort.signal, onEvent });
     const metainfo = parseTorrent(torrentFromInfo(fetched.info, magnet.trackers));
-    return { metainfo, opened, peers: fetched.peers };
+    // BEP 27: a private torrent's peers come from its trackers only (and those the user named), not the DHT.
+    return { metainfo, opened, peers: metainfo.private ? given : fetched.peers };
   } catch (e) {
     await closeSession(opened);
     if (abort.signal.aborted) {
