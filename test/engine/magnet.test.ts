@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { DhtNode } from '../../src/dht/index.js';
-import { fetchMetadata, Session, type Torrent, type TorrentEvent } from '../../src/engine/index.js';
-import { parseTorrent, torrentFromInfo, type Metainfo } from '../../src/metainfo/index.js';
+import { fetchMetadata, Session } from '../../src/engine/index.js';
+import { parseTorrent, torrentFromInfo } from '../../src/metainfo/index.js';
 import { bindUdp, seededRandom } from '../../src/net/index.js';
 import { MemoryStore } from '../../src/storage/index.js';
 import { createServer, type Server } from 'node:net';
 import { encodeExtendedHandshake, encodeHandshake, encodeMessage } from '../../src/wire/index.js';
 import { bytesOf, singleInfo, torrentBytes } from '../metainfo/fixtures.js';
+import { readAll, until } from './loopback.js';
 
 /*
  * Trackerless downloads in one process on loopback: sessions with DHT nodes
@@ -35,23 +36,6 @@ async function session(seed: number, dht?: DhtNode): Promise<Session> {
   const s = await Session.start({ random: seededRandom(seed), ...(dht !== undefined && { dht }) }, { host: '127.0.0.1', port: 0 });
   sessions.push(s);
   return s;
-}
-
-function until(t: Torrent, type: TorrentEvent['type']): Promise<TorrentEvent> {
-  return new Promise((resolve) => {
-    const off = t.on((e) => {
-      if (e.type === type) {
-        off();
-        resolve(e);
-      }
-    });
-  });
-}
-
-async function readAll(store: MemoryStore, m: Metainfo): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < m.pieceCount; i++) parts.push(await store.read(i, 0, m.layout.pieceSize(i)));
-  return Buffer.concat(parts);
 }
 
 describe('trackerless: DHT, metadata exchange, peer exchange', () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Session, type Torrent, type TorrentEvent } from '../../src/engine/index.js';
+import { Session, type TorrentEvent } from '../../src/engine/index.js';
 import { parseTorrent, type Metainfo } from '../../src/metainfo/index.js';
 import { seededRandom } from '../../src/net/index.js';
 import { FaultyStore, MemoryStore, StorageError } from '../../src/storage/index.js';
 import { bytesOf, singleInfo, torrentBytes } from '../metainfo/fixtures.js';
+import { readAll, until } from './loopback.js';
 
 /*
  * The whole engine in one process, on real loopback TCP (127.0.0.1): sessions
@@ -28,23 +29,6 @@ async function session(seed: number): Promise<Session> {
 
 function torrentOf(data: Uint8Array, pieceLength: number): Metainfo {
   return parseTorrent(torrentBytes(singleInfo(data, pieceLength)));
-}
-
-function until(t: Torrent, type: TorrentEvent['type']): Promise<TorrentEvent> {
-  return new Promise((resolve) => {
-    const off = t.on((e) => {
-      if (e.type === type) {
-        off();
-        resolve(e);
-      }
-    });
-  });
-}
-
-async function readAll(store: MemoryStore, m: Metainfo): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for (let i = 0; i < m.pieceCount; i++) parts.push(await store.read(i, 0, m.layout.pieceSize(i)));
-  return Buffer.concat(parts);
 }
 
 const endpoint = (s: Session) => ({ host: '127.0.0.1', port: s.port });
