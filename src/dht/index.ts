@@ -7,6 +7,7 @@ export { lookup, type LookupOptions, type LookupResult } from './lookup.js';
 export { Rpc, type RpcStats } from './rpc.js';
 export { TokenIssuer } from './tokens.js';
 export { PeerStore } from './peer-store.js';
-export { generateKeys, immutableTarget, ItemError, ItemStore, keysFromSeed, MAX_ITEM_VALUE_LENGTH, MAX_SALT_LENGTH, mutableTarget, parseKeyFile, formatKeyFile, signedPayload, validImmutable, validMutable, verifySignature, type Ed25519Keys, type MutableItem, type StoredItem } from './items.js';
+export { immutableTarget, ItemError, ItemStore, MAX_ITEM_VALUE_LENGTH, MAX_SALT_LENGTH, mutableTarget, signedPayload, signMutable, validImmutable, validMutable, type MutableItem, type StoredItem } from './items.js';
+export { formatKeyFile, generateKeys, KeyFileError, keysFromSeed, parseKeyFile, verifySignature, type Ed25519Keys } from './keys.js';
 export { decodeDhtState, encodeDhtState, readDhtState, writeDhtState, type DhtState } from './state.js';
 export { DhtNode, type DhtNodeOptions, type DhtStats, type ItemResult, type PeersResult, type PutResult } from './node.js';

@@ -4,26 +4,20 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   DEFAULT_ITEM_LIFETIME_MS,
-  formatKeyFile,
-  generateKeys,
   immutableTarget,
   ItemError,
   ItemStore,
-  KeyFileError,
-  keysFromSeed,
   MAX_ITEM_VALUE_LENGTH,
   MAX_SALT_LENGTH,
   mutableTarget,
-  parseKeyFile,
   signedPayload,
   signMutable,
   validImmutable,
   validMutable,
-  verifySignature,
   type ItemErrorCode,
-  type KeyFileErrorCode,
   type MutableItem,
 } from '../../src/dht/items.js';
+import { formatKeyFile, generateKeys, KeyFileError, keysFromSeed, parseKeyFile, verifySignature, type KeyFileErrorCode } from '../../src/dht/keys.js';
 
 const ascii = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const fromHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
