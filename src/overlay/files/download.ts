@@ -40,8 +40,23 @@ export async function downloadFile(source: Source, outDir: string, options: Down
     if (existing.isFile() && existing.size === source.size && (await hashFile(path, options.signal)).hash === source.hash) return { path, fetched: false };
     throw new OverlayError('exists', `${path} already exists with other content: remove it or download to another folder`);
   }
+  const resumedFrom = await fetchVerified(source, part, options, true);
+  if (resumedFrom > 0) {
+    // The bytes kept from an earlier attempt (perhaps from another source) were wrong: start over once.
+    await fetchVerified(source, part, options, false);
+  }
+  await rename(part, path);
+  return { path, fetched: true };
+}
+
+/**
+ * Fetch into `part` (resuming it when `resume`) and check the SHA-1. Returns -1 when the file verified; when it did not and
+ * bytes had been resumed, deletes the part and returns how many were resumed (so the caller can start over); otherwise throws.
+ */
+async function fetchVerified(source: Source, part: string, options: DownloadOptions, resume: boolean): Promise<number> {
   const state = { hash: createHash('sha1'), have: 0 };
-  const partStat = await stat(part).catch(() => undefined);
+  const partStat = resume ? await stat(part).catch(() => undefined) : undefined;
+  if (!resume) await rm(part, { force: true });
   if (partStat !== undefined && partStat.isFile() && partStat.size <= source.size) {
     // Resume: the bytes already there go into the hash first.
     for await (const chunk of createReadStream(part) as AsyncIterable<Buffer>) state.hash.update(chunk);
@@ -51,13 +66,12 @@ export async function downloadFile(source: Source, outDir: string, options: Down
   }
   if (state.have < source.size) await fetchInto(source, part, state, options);
   else await (await open(part, 'a')).close();
+  const resumed = state.have;
   const digest = state.hash.digest('hex');
-  if (digest !== source.hash) {
-    await rm(part, { force: true });
-    throw new OverlayError('bad-content', `${formatEndpoint(source.address)} sent bytes that do not match ${source.hash} (their SHA-1 is ${digest}); nothing was kept`);
-  }
-  await rename(part, path);
-  return { path, fetched: true };
+  if (digest === source.hash) return -1;
+  await rm(part, { force: true });
+  if (resumed > 0) return resumed;
+  throw new OverlayError('bad-content', `${formatEndpoint(source.address)} sent bytes that do not match ${source.hash} (their SHA-1 is ${digest}); nothing was kept`);
 }
 
 async function fetchInto(source: Source, part: string, state: { hash: Hash; have: number }, options: DownloadOptions): Promise<void> {

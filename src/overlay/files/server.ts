@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import type { Endpoint } from '../../net/index.js';
 import type { LocalFile } from './scan.js';
 
@@ -15,7 +16,7 @@ export interface FileServer {
   readonly address: Endpoint;
   /** Replace the set of files served. */
   setFiles(files: readonly LocalFile[]): void;
-  /** Requests answered so far (any status), and file bytes sent. */
+  /** Requests answered so far (any status), and file bytes read for them (a client that aborts may leave up to one buffer unsent). */
   readonly stats: { requests: number; bytesSent: number };
   close(): Promise<void>;
 }
@@ -81,8 +82,8 @@ function handle(req: IncomingMessage, res: ServerResponse, files: ReadonlyMap<st
   }
   const stream = createReadStream(file.path, { start, end });
   stream.on('data', (chunk) => (stats.bytesSent += chunk.length));
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  // pipeline, not pipe: a client that goes away mid-file closes the file too, instead of leaving it open.
+  pipeline(stream, res, () => undefined);
 }
 
 /** One "bytes=a-b", "bytes=a-" or "bytes=-n" range; undefined for a header to ignore (several ranges, another unit). */
