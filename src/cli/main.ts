@@ -1,16 +1,21 @@
 import { BencodeError } from '../bencode/index.js';
 import { DhtError } from '../dht/index.js';
 import { MetainfoError } from '../metainfo/index.js';
+import { OverlayError } from '../overlay/index.js';
 import { StorageError } from '../storage/index.js';
 import { TrackerError } from '../tracker/index.js';
 import { createCommand } from './commands/create.js';
 import { demoCommand } from './commands/demo.js';
 import { dhtCommand } from './commands/dht.js';
+import { directoryKind } from './commands/directory.js';
+import { floodKind } from './commands/flood.js';
 import { getCommand } from './commands/get.js';
 import { infoCommand } from './commands/info.js';
 import { seedCommand } from './commands/seed.js';
+import { superpeerKind } from './commands/superpeer.js';
 import { trackerCommand } from './commands/tracker.js';
 import { CommandError, UsageError } from './errors.js';
+import { overlayCommand } from './overlay.js';
 import { VERSION } from './version.js';
 
 /*
@@ -26,7 +31,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, demoCommand];
+const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, overlayCommand(directoryKind), overlayCommand(floodKind), overlayCommand(superpeerKind), demoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -76,7 +81,7 @@ function report(e: unknown, command: Command | undefined): number {
     process.stderr.write(`peerkit: ${oneLine(e.message)}${hint}\n`);
     return 2;
   }
-  if (e instanceof CommandError || e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError || e instanceof DhtError) {
+  if (e instanceof CommandError || e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError || e instanceof DhtError || e instanceof OverlayError) {
     process.stderr.write(`peerkit: ${oneLine(e.message)}\n`);
     return 1;
   }

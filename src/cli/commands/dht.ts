@@ -5,6 +5,7 @@ import { bindDht, bootstrapList, defaultStatePath, dhtHost, loadState, nobodyAns
 import { UsageError } from '../errors.js';
 import { plural } from '../format.js';
 import type { Command } from '../main.js';
+import { StatusLine } from '../status.js';
 import { untilInterrupted } from '../transfer.js';
 import { subcommands } from './dht-client.js';
 
@@ -203,43 +204,3 @@ class StateFile {
   }
 }
 
-/**
- * The node's status on stderr: redrawn in place every 5 seconds on a
- * terminal, a plain line every minute otherwise, so logs stay short.
- */
-class StatusLine {
-  private timer: NodeJS.Timeout | undefined;
-  private drawn = false;
-  private readonly stream = process.stderr;
-
-  start(line: () => string): void {
-    const tty = this.stream.isTTY;
-    this.timer = setInterval(
-      () => {
-        if (tty) {
-          this.stream.write(`\r${line()}\x1b[K`);
-          this.drawn = true;
-        } else {
-          this.stream.write(`${line()}\n`);
-        }
-      },
-      tty ? 5_000 : 60_000,
-    );
-  }
-
-  /** A message above the status line. */
-  log(message: string): void {
-    this.clear();
-    this.stream.write(`peerkit: ${message}\n`);
-  }
-
-  stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.clear();
-  }
-
-  private clear(): void {
-    if (this.drawn) this.stream.write('\r\x1b[K');
-    this.drawn = false;
-  }
-}
