@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { encode } from '../src/bencode/index.js';
-import { DhtNode, idHex, immutableTarget, K, keysFromSeed, randomId, type LookupResult, type NodeId } from '../src/dht/index.js';
-import { bindUdp, seededRandom, type Endpoint, type Random } from '../src/net/index.js';
+import { idHex, immutableTarget, K, keysFromSeed, randomId, type DhtNode, type LookupResult, type NodeId } from '../src/dht/index.js';
+import { seededRandom, type Random } from '../src/net/index.js';
+import { buildNetwork, HOST, pick, pool, SEED_NODES } from './dht-network.js';
 
 /*
  * bench:dht (BENCH.md, "dht: lookups in a large network"): N DHT nodes with
@@ -12,16 +13,16 @@ import { bindUdp, seededRandom, type Endpoint, type Random } from '../src/net/in
  *   npm run bench:dht -- [--nodes 1000] [--lookups 200] [--mutable 50] [--seed 1]
  *                        [--join-batch 64] [--in-flight 16] [--no-refresh] [--max-seconds 300]
  *
- * Joining: the first SEED_NODES nodes join one by one, each through the ones
- * before it. After that nodes join in batches that run concurrently (a
- * quarter of the network size at most, and --join-batch), each node through
- * one to three random nodes already in the network, as a client joins
- * through whatever nodes it happens to know; nobody is a router that every
- * node must go through. A node joins as BEP 5 says: ping the nodes it
- * knows, then look up its own id. Then, unless --no-refresh, every node
- * looks up its own id once more, which is what a node's bucket refresh
- * would do over its first minutes: the nodes that joined early learn of
- * the ones that came later near them.
+ * Joining (bench/dht-network.ts, shared with bench:overlays): the first
+ * SEED_NODES nodes join one by one, each through the ones before it. After
+ * that nodes join in batches that run concurrently (a quarter of the network
+ * size at most, and --join-batch), each node through one to three random
+ * nodes already in the network, as a client joins through whatever nodes it
+ * happens to know; nobody is a router that every node must go through. A
+ * node joins as BEP 5 says: ping the nodes it knows, then look up its own
+ * id. Then, unless --no-refresh, every node looks up its own id once more,
+ * which is what a node's bucket refresh would do over its first minutes: the
+ * nodes that joined early learn of the ones that came later near them.
  *
  * Then, --lookups times: a random node announces a random infohash with a
  * port of its own (BEP 5 announce_peer to the K closest), and another
@@ -42,8 +43,6 @@ import { bindUdp, seededRandom, type Endpoint, type Random } from '../src/net/in
  * loop, so two runs with one seed can differ in a query or two.
  */
 
-const SEED_NODES = 8;
-const HOST = '127.0.0.1';
 const SUCCESS_TARGET = 1; // of get_peers lookups that find the announced peer
 const ROUND_TRIPS_TARGET = 4; // median, at most
 
@@ -97,20 +96,6 @@ function fail(message: string): never {
 // ---------------------------------------------------------------------------
 // Small helpers
 
-/** Run `fn` over `items` with at most `limit` at a time. */
-async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /** Lower median. */
 function median(xs: readonly number[]): number {
   return quantile(xs, 0.5);
@@ -121,10 +106,6 @@ function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return NaN;
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-function pick(random: Random, n: number): number {
-  return Math.floor(random() * n);
 }
 
 /** A random index in [0, n) other than `not`. */
@@ -146,64 +127,6 @@ const pct = (n: number, of: number): string => `${((100 * n) / of).toFixed(1)}%`
 
 // ---------------------------------------------------------------------------
 // The network
-
-interface Network {
-  readonly nodes: DhtNode[];
-  readonly joinMs: number;
-  readonly refreshMs: number;
-  readonly batches: number;
-  /** Joins that failed (no bootstrap node answered). */
-  readonly joinFailures: number;
-}
-
-async function buildNetwork(cfg: Config, random: Random, phase: (name: string) => void): Promise<Network> {
-  phase('binding sockets');
-  const nodes: DhtNode[] = [];
-  for (let i = 0; i < cfg.nodes; i++) {
-    const socket = await bindUdp(HOST, 0).catch((e: NodeJS.ErrnoException) =>
-      fail(e.code === 'EMFILE' ? `out of file descriptors after ${i} sockets: raise \`ulimit -n\` above ${cfg.nodes + 100}` : `binding a UDP socket: ${e.message}`),
-    );
-    // Each node its own generator (tokens, peer sampling), seeded from the bench's.
-    const own = seededRandom(pick(random, 2 ** 48));
-    nodes.push(new DhtNode({ socket, random: own, id: randomId(random), queryRate: Infinity }));
-  }
-
-  phase('joining');
-  const t0 = performance.now();
-  let joinFailures = 0;
-  const join = async (node: DhtNode, among: number): Promise<void> => {
-    // One to three distinct random nodes of the first `among`, which are in already.
-    const via = new Set<number>();
-    const want = Math.min(among, 1 + pick(random, 3));
-    while (via.size < want) via.add(pick(random, among));
-    const endpoints: Endpoint[] = [...via].map((i) => nodes[i]!.local);
-    try {
-      await node.bootstrap(endpoints);
-    } catch {
-      joinFailures++;
-    }
-  };
-  for (let i = 1; i < Math.min(SEED_NODES, cfg.nodes); i++) await join(nodes[i]!, i);
-  let joined = Math.min(SEED_NODES, cfg.nodes);
-  let batches = 0;
-  while (joined < cfg.nodes) {
-    const size = Math.min(cfg.joinBatch, Math.max(1, Math.floor(joined / 4)), cfg.nodes - joined);
-    const among = joined;
-    await Promise.all(nodes.slice(joined, joined + size).map((n) => join(n, among)));
-    joined += size;
-    batches++;
-  }
-  const joinMs = performance.now() - t0;
-
-  let refreshMs = 0;
-  if (cfg.refresh) {
-    phase('refresh pass');
-    const t1 = performance.now();
-    await pool(nodes, cfg.joinBatch, (n) => n.findNode(n.id));
-    refreshMs = performance.now() - t1;
-  }
-  return { nodes, joinMs, refreshMs, batches, joinFailures };
-}
 
 /** How well the tables know the network: of each node's K true closest nodes, how many its table holds. */
 function tableQuality(nodes: readonly DhtNode[], random: Random, sample: number): { sizes: number[]; closestKnown: number[] } {
@@ -380,7 +303,7 @@ async function main(): Promise<void> {
       `${cfg.lookups} immutable and ${cfg.mutable} mutable puts + gets, ${cfg.inFlight} at a time; K ${K}\n`,
   );
 
-  const net = await buildNetwork(cfg, random, phase);
+  const net = await buildNetwork(cfg, random, phase).catch((e: Error) => fail(e.message));
   const { nodes } = net;
   try {
     const afterSetup = totals(nodes);
