@@ -4,7 +4,7 @@ import { downloadFile, formatEndpoint, isContentHash, OverlayError, parseQuery, 
 import { parseCommandLine } from './args.js';
 import { parsePort } from './dht.js';
 import { CommandError, UsageError } from './errors.js';
-import { formatBytes, plural, printable } from './format.js';
+import { formatBytes, parseSize, plural, printable } from './format.js';
 import type { Command } from './main.js';
 import { ProgressBar } from './progress.js';
 import { StatusLine } from './status.js';
@@ -100,7 +100,7 @@ function usageOf(kind: OverlayKind, verb?: Verb): string {
     serve: `peerkit ${kind.name} serve [--host <address>] [--port <n>]${kind.serveTakesContacts ? ` [${c} ...]` : ''}`,
     share: `peerkit ${kind.name} share <path>... ${kind.shareNeedsContact ? c : `[${c} ...]`} [--port <n>] [--files-port <n>]`,
     search: `peerkit ${kind.name} search <keywords|hash> ${c}${ttl} [--wait <seconds>]`,
-    get: `peerkit ${kind.name} get <hash> ${c} [-o <dir>]${ttl} [--wait <seconds>]`,
+    get: `peerkit ${kind.name} get <hash> ${c} [-o <dir>] [--max-size <size>]${ttl} [--wait <seconds>]`,
   };
   const head = verb === undefined ? `Usage: ${VERBS.map((v) => lines[v]).join('\n       ')}` : `Usage: ${lines[verb]}`;
   const what: Record<Verb, string> = {
@@ -109,7 +109,7 @@ function usageOf(kind: OverlayKind, verb?: Verb): string {
       : `Run the ${kind.name} server until Ctrl-C.`,
     share: `Hash the files under each path (folders are walked, links are not followed), serve them over HTTP, and make them findable through the ${kind.name} overlay until Ctrl-C. Prints one "hash size name" line per file.`,
     search: `Search by keywords (all must appear in the name, any case) or by content hash (40 hex digits, SHA-1). Prints one "hash name size address" line per source, as answers arrive; exits 1 when nothing was found.`,
-    get: `Find the sources of a file by its content hash, download it from the first that answers, and keep it only if its SHA-1 matches. An interrupted download resumes.`,
+    get: `Find the sources of a file by its content hash, download it from the first that answers, and keep it only if its SHA-1 matches. An interrupted download resumes. A source that sends nothing for 30 s, or less than 64 KiB in 30 s, is given up for the next one. When the name is taken by another file, the file is saved as "name (hash prefix).ext".`,
   };
   const options = [
     `      --host <address>   address to listen on (default: 0.0.0.0)`,
@@ -119,6 +119,7 @@ function usageOf(kind: OverlayKind, verb?: Verb): string {
     ...(kind.defaultTtl === undefined ? [] : [`      --ttl <n>          how many hops a query travels (default: ${kind.defaultTtl})`]),
     `      --wait <seconds>   how long to wait for answers (default: ${kind.defaultWaitSeconds})`,
     `  -o, --output <dir>     where get saves the file (default: the current folder)`,
+    `      --max-size <size>  get: refuse sources whose file is larger (e.g. 700MB, 4GiB; default: no limit)`,
   ];
   const body = verb === undefined ? VERBS.map((v) => `${v}: ${what[v]}`).join('\n\n') : what[verb];
   return `${head}\n\n${wrap(kind.about)}\n\n${wrap(body)}\n\nOptions:\n${options.join('\n')}`;
@@ -149,6 +150,7 @@ const OPTIONS = {
   ttl: { type: 'string' },
   wait: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  'max-size': { type: 'string' },
 } as const;
 
 /** `peerkit <kind.name> ...` as a Command. */
@@ -186,7 +188,7 @@ async function runVerb(kind: OverlayKind, verb: Verb, args: readonly string[]): 
     serve: ['host', 'port', ...(kind.serveTakesContacts ? [kind.contactFlag] : [])],
     share: ['host', 'port', 'files-port', kind.contactFlag],
     search: [kind.contactFlag, 'wait', ...(kind.defaultTtl === undefined ? [] : ['ttl'])],
-    get: [kind.contactFlag, 'wait', 'output', ...(kind.defaultTtl === undefined ? [] : ['ttl'])],
+    get: [kind.contactFlag, 'wait', 'output', 'max-size', ...(kind.defaultTtl === undefined ? [] : ['ttl'])],
   };
   for (const key of Object.keys(values)) {
     if (key !== 'help' && !allowed[verb].includes(key)) throw new UsageError(`--${key} does not apply to \`${kind.name} ${verb}\``);
@@ -215,7 +217,7 @@ async function runVerb(kind: OverlayKind, verb: Verb, args: readonly string[]): 
     case 'get': {
       const hash = positionals[0];
       if (positionals.length !== 1 || hash === undefined || !isContentHash(hash)) throw new UsageError('give one content hash (40 hex digits, as `search` prints)');
-      return get(kind, hash.toLowerCase(), contacts, ttl, waitMs, values.output ?? '.');
+      return get(kind, hash.toLowerCase(), contacts, ttl, waitMs, values.output ?? '.', parseMaxSize(values['max-size']));
     }
   }
 }
@@ -224,6 +226,13 @@ function parseFilesPort(s: string | undefined): number {
   if (s === undefined) return 0;
   const n = Number(s);
   if (s.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--files-port ${JSON.stringify(s)} must be a number from 0 to 65535`);
+  return n;
+}
+
+function parseMaxSize(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = parseSize(s);
+  if (n === undefined) throw new UsageError(`--max-size ${JSON.stringify(s)} is not a size (e.g. 700MB, 4GiB, 123456)`);
   return n;
 }
 
@@ -324,9 +333,13 @@ function parseQueryOrUsage(text: string): Query {
   }
 }
 
-async function get(kind: OverlayKind, hash: string, contacts: readonly Endpoint[], ttl: number, waitMs: number, outDir: string): Promise<number> {
+/** Sources `get` takes from a search at most (duplicates aside); the rest are ignored. */
+export const MAX_GET_SOURCES = 200;
+
+async function get(kind: OverlayKind, hash: string, contacts: readonly Endpoint[], ttl: number, waitMs: number, outDir: string, maxSize: number | undefined): Promise<number> {
   const queue: Source[] = [];
   const seen = new Set<string>();
+  let ignored = 0;
   let wake: () => void = () => undefined;
   let searching = true;
   const abort = new AbortController();
@@ -347,6 +360,11 @@ async function get(kind: OverlayKind, hash: string, contacts: readonly Endpoint[
       log,
       onHit: (s) => {
         if (s.hash !== hash || seen.has(sourceKey(s))) return;
+        // The overlay may answer with any number of sources: try the first MAX_GET_SOURCES and ignore the rest.
+        if (seen.size >= MAX_GET_SOURCES) {
+          if (ignored++ === 0) log(`more than ${MAX_GET_SOURCES} sources answered; trying the first ${MAX_GET_SOURCES}`);
+          return;
+        }
         seen.add(sourceKey(s));
         queue.push(s);
         wake();
@@ -369,7 +387,7 @@ async function get(kind: OverlayKind, hash: string, contacts: readonly Endpoint[
       if (abort.signal.aborted) break;
       const bar = new ProgressBar(source.name.length > 24 ? `${source.name.slice(0, 23)}…` : source.name);
       try {
-        const r = await downloadFile(source, outDir, { signal: abort.signal, onProgress: (d, t) => bar.update(d, t) });
+        const r = await downloadFile(source, outDir, { signal: abort.signal, onProgress: (d, t) => bar.update(d, t), ...(maxSize !== undefined && { maxSize }) });
         bar.done();
         abort.abort();
         process.stderr.write(`peerkit: ${r.fetched ? 'saved' : 'already have'} ${printable(r.path)} (${formatBytes(source.size)}, SHA-1 verified)${r.fetched ? ` from ${formatEndpoint(source.address)}` : ''}\n`);
@@ -378,7 +396,9 @@ async function get(kind: OverlayKind, hash: string, contacts: readonly Endpoint[
       } catch (e) {
         bar.done();
         if (interrupted) break;
-        if (!(e instanceof OverlayError) || e.code === 'exists') throw e;
+        if (!(e instanceof OverlayError)) throw e;
+        // The local disk refused (no space, no permission): another source would not help.
+        if (e.code === 'disk') throw new CommandError(`${e.message} (not trying other sources: another would not help)`);
         lastError = e;
         log(`${formatEndpoint(source.address)}: ${e.message}${queue.length > 0 || searching ? '; trying another source' : ''}`);
       }

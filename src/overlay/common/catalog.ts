@@ -11,8 +11,15 @@ import { matches, sourceKey, type Query, type SharedFile, type Source } from './
  * keyword is made of letters and digits only (parseQuery splits on the
  * rest), so it appears in a name exactly when it appears inside one of the
  * name's words; the index therefore finds the words that contain a keyword
- * (a scan over the distinct words, far fewer than the files) and takes
- * their files as candidates.
+ * (one scan over the distinct words, far fewer than the files, for all the
+ * keywords at once) and takes the files of the most selective keyword as
+ * candidates.
+ *
+ * A search may cost at most `maxExamined` candidates: a keyword whose words
+ * hold more files than that stops being tracked during the scan (and when
+ * every keyword is that broad the scan stops), and a search that reaches the
+ * bound returns what it found so far, marked truncated. A searcher cannot
+ * make one search walk the whole index.
  */
 
 /** One registered peer's listing: where its files are served and what they are. */
@@ -29,8 +36,18 @@ interface Entry {
 
 export interface Found {
   readonly sources: Source[];
-  /** More matched than `limit`. */
+  /** More matched than `limit`, or the search stopped at `maxExamined` candidates (more may match). */
   readonly truncated: boolean;
+  /** Candidates checked against the query: the work the search did, at most `maxExamined`. */
+  readonly examined: number;
+}
+
+/** Candidates one search examines at most, by default. */
+export const MAX_EXAMINED = 20_000;
+
+export interface CatalogOptions {
+  /** Candidates one search examines at most; a search that reaches it returns what it found, truncated. @default MAX_EXAMINED */
+  readonly maxExamined?: number;
 }
 
 const WORD_SPLIT = /[^\p{L}\p{N}]+/u;
@@ -44,6 +61,11 @@ export class Catalog {
   private readonly byHash = new Map<string, Set<Entry>>();
   private readonly byWord = new Map<string, Set<Entry>>();
   private count = 0;
+  private readonly maxExamined: number;
+
+  constructor(options: CatalogOptions = {}) {
+    this.maxExamined = Math.max(1, options.maxExamined ?? MAX_EXAMINED);
+  }
 
   /** Files listed, over all peers. */
   get files(): number {
@@ -86,45 +108,58 @@ export class Catalog {
     this.count--;
   }
 
-  /** The first `limit` sources that match, one per file and address. */
+  /** The first `limit` sources that match, one per file and address, examining at most `maxExamined` candidates. */
   find(query: Query, limit: number): Found {
     const sources: Source[] = [];
     const seen = new Set<string>();
-    for (const entry of this.candidates(query)) {
+    const { entries, partial } = this.candidates(query);
+    let examined = 0;
+    for (const entry of entries) {
+      if (examined >= this.maxExamined) return { sources, truncated: true, examined };
+      examined++;
       if (!matches(entry.file, query)) continue;
       const source: Source = { ...entry.file, address: entry.listing.address };
       // Two connections from one host may register the same files port: list that source once.
       const key = sourceKey(source);
       if (seen.has(key)) continue;
-      if (sources.length === limit) return { sources, truncated: true };
+      if (sources.length === limit) return { sources, truncated: true, examined };
       seen.add(key);
       sources.push(source);
     }
-    return { sources, truncated: false };
+    return { sources, truncated: partial, examined };
   }
 
-  /** Entries that may match: for keywords, those of the most selective keyword. */
-  private candidates(query: Query): Iterable<Entry> {
-    if (query.kind === 'hash') return this.byHash.get(query.hash) ?? [];
-    let best: Set<Entry>[] | undefined;
-    let bestSize = Infinity;
-    for (const k of query.keywords) {
-      const exact = this.byWord.get(k);
-      const sets: Set<Entry>[] = exact === undefined ? [] : [exact];
-      let size = exact?.size ?? 0;
-      for (const [w, set] of this.byWord) {
-        if (w !== k && w.includes(k)) {
-          sets.push(set);
-          size += set.size;
+  /**
+   * Entries that may match: for keywords, those of the most selective keyword, found in one scan of the words. A keyword
+   * whose words hold more than `maxExamined` files is dropped from the scan; when all are, the scan stops and the
+   * candidates are those gathered so far (`partial`: more may match).
+   */
+  private candidates(query: Query): { entries: Iterable<Entry>; partial: boolean } {
+    if (query.kind === 'hash') return { entries: this.byHash.get(query.hash) ?? [], partial: false };
+    const keywords = query.keywords;
+    const sets: Set<Entry>[][] = keywords.map(() => []);
+    const sizes: number[] = keywords.map(() => 0);
+    const tracked: boolean[] = keywords.map(() => true);
+    let left = keywords.length;
+    for (const [w, set] of this.byWord) {
+      for (let i = 0; i < keywords.length; i++) {
+        if (!tracked[i] || !w.includes(keywords[i]!)) continue;
+        sets[i]!.push(set);
+        sizes[i]! += set.size;
+        if (sizes[i]! > this.maxExamined) {
+          tracked[i] = false;
+          left--;
         }
       }
-      if (size < bestSize) {
-        best = sets;
-        bestSize = size;
-      }
-      if (size === 0) break;
+      if (left === 0) break;
     }
-    return union(best ?? []);
+    let best = -1;
+    for (let i = 0; i < keywords.length; i++) {
+      if (tracked[i] && (best < 0 || sizes[i]! < sizes[best]!)) best = i;
+    }
+    if (best >= 0) return { entries: union(sets[best]!), partial: false };
+    // Every keyword is broader than one search may examine: take the first one's files, as far as they go.
+    return { entries: union(sets[0] ?? []), partial: true };
   }
 }
 

@@ -2,7 +2,7 @@
 export type OverlayErrorCode =
   /** A frame or message that does not follow the documented format (docs/). */
   | 'bad-message'
-  /** A frame over the size limit. */
+  /** A frame over the size limit, or a download larger than the caller accepts. */
   | 'too-large'
   /** The connection or node is closed. */
   | 'closed'
@@ -13,7 +13,9 @@ export type OverlayErrorCode =
   /** A download whose bytes do not hash to the content hash, or a source that does not have them. */
   | 'bad-content'
   /** A target file already exists with other content. */
-  | 'exists';
+  | 'exists'
+  /** The local disk refused a download (no space, no permission, read-only): another source would not help. */
+  | 'disk';
 
 export class OverlayError extends Error {
   override readonly name = 'OverlayError';

@@ -27,33 +27,97 @@ export function encodeFrame(message: { readonly t: string; readonly [key: string
  * body is read; 'bad-message' for a body that is not one bencoded
  * dictionary), with the offset in the stream; after that the stream is
  * unusable and the connection should be dropped.
+ *
+ * Chunks are kept as they arrive and joined once, when the frame they hold
+ * is complete, so a frame that arrives in many small pieces costs its
+ * length, not its length times the number of pieces.
  */
 export class FrameDecoder {
-  private buffer: Uint8Array = new Uint8Array(0);
+  /** The bytes not yet part of a whole frame: chunks[first] from `head` on, then the chunks after it. */
+  private chunks: Uint8Array[] = [];
+  private first = 0;
+  private head = 0;
+  private buffered = 0;
+  /** Stream offset of the first pending byte. */
   private consumed = 0;
 
   constructor(private readonly maxFrame = MAX_FRAME) {}
 
   push(chunk: Uint8Array): BDict[] {
-    this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk);
-    const out: BDict[] = [];
-    let pos = 0;
-    while (this.buffer.length - pos >= 4) {
-      const length = new DataView(this.buffer.buffer, this.buffer.byteOffset + pos, 4).getUint32(0);
-      if (length > this.maxFrame) throw new OverlayError('too-large', `frame of ${length} bytes exceeds the ${this.maxFrame}-byte limit`, this.consumed + pos);
-      if (this.buffer.length - pos - 4 < length) break;
-      const body = this.buffer.subarray(pos + 4, pos + 4 + length);
-      out.push(decodeBody(body, this.consumed + pos + 4, this.maxFrame));
-      pos += 4 + length;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
     }
-    this.consumed += pos;
-    this.buffer = pos === this.buffer.length ? new Uint8Array(0) : this.buffer.slice(pos);
+    const out: BDict[] = [];
+    while (this.buffered >= 4) {
+      const length = this.peekLength();
+      if (length > this.maxFrame) throw new OverlayError('too-large', `frame of ${length} bytes exceeds the ${this.maxFrame}-byte limit`, this.consumed);
+      if (this.buffered - 4 < length) break;
+      this.take(4);
+      const bodyOffset = this.consumed;
+      out.push(decodeBody(this.take(length), bodyOffset, this.maxFrame));
+    }
     return out;
   }
 
   /** Bytes received and not yet part of a whole frame. */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffered;
+  }
+
+  /** The big-endian length in the next 4 bytes (which may span chunks); needs buffered >= 4. */
+  private peekLength(): number {
+    let value = 0;
+    let index = this.first;
+    let at = this.head;
+    for (let i = 0; i < 4; i++) {
+      let c = this.chunks[index]!;
+      while (at >= c.length) {
+        c = this.chunks[++index]!;
+        at = 0;
+      }
+      value = value * 256 + c[at++]!;
+    }
+    return value;
+  }
+
+  /** Remove the next `n` bytes (n <= buffered) and return them: a view when one chunk holds them all, else one copy. */
+  private take(n: number): Uint8Array {
+    this.buffered -= n;
+    this.consumed += n;
+    const c = this.chunks[this.first];
+    if (c === undefined || n === 0) return new Uint8Array(0);
+    if (c.length - this.head >= n) {
+      const view = c.subarray(this.head, this.head + n);
+      this.advance(c, n);
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const from = this.chunks[this.first]!;
+      const count = Math.min(from.length - this.head, n - filled);
+      out.set(from.subarray(this.head, this.head + count), filled);
+      filled += count;
+      this.advance(from, count);
+    }
+    return out;
+  }
+
+  /** Move past `count` bytes of the first chunk `c`, dropping it when it is used up. */
+  private advance(c: Uint8Array, count: number): void {
+    this.head += count;
+    if (this.head < c.length) return;
+    this.head = 0;
+    this.first++;
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+    } else if (this.first >= 1024 && this.first * 2 >= this.chunks.length) {
+      // Forget the used chunks now and then (not one shift per chunk, which would be quadratic again).
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
   }
 }
 
@@ -67,11 +131,4 @@ function decodeBody(body: Uint8Array, offset: number, maxSize: number): BDict {
   }
   if (!(value instanceof Map)) throw new OverlayError('bad-message', 'frame is not a dictionary', offset);
   return value;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -14,7 +14,11 @@ import { clipReason, directoryCodec, MAX_RESULTS_PER_MESSAGE, type DirectoryMess
  * a peer that has sent nothing for `expireMs` (no heartbeat) is dropped by a
  * sweep on the clock. Every table is capped: connections, registered peers,
  * files per peer and files in all. A peer that breaks the protocol loses
- * its own connection and nothing else.
+ * its own connection and nothing else. Searches need no registration, so
+ * each connection has a token bucket of them (`searchRate` a second, bursts
+ * of `searchBurst`): one over it is answered with an error, and a
+ * connection that keeps going far over it is dropped. The catalog bounds
+ * the work of each search (common/catalog.ts).
  */
 
 export interface DirectoryServerOptions {
@@ -34,6 +38,12 @@ export interface DirectoryServerOptions {
   readonly maxConnections?: number;
   /** Sources in one answer, at most MAX_RESULTS_PER_MESSAGE. @default 200 */
   readonly maxResults?: number;
+  /** Searches one connection may make per second, on average (a token bucket). @default 20 */
+  readonly searchRate?: number;
+  /** Searches one connection may make at once, beyond the rate (the bucket's size). @default 40 */
+  readonly searchBurst?: number;
+  /** Candidates one search may examine before it stops and answers what it found, marked truncated. @default 20_000 (MAX_EXAMINED) */
+  readonly maxExamined?: number;
   /** Called with a one-line note when a connection is dropped for a reason (bad message, expiry, refusal). */
   readonly onDrop?: (remote: Endpoint, reason: string) => void;
 }
@@ -48,12 +58,16 @@ export interface DirectoryServerStats {
   files: number;
   /** Search messages answered since the start. */
   searches: number;
+  /** Search messages refused for going over a connection's search rate, since the start. */
+  searchesRefused: number;
   /** Connections open now (registered peers and searchers). */
   connections: number;
 }
 
 /** How long a connection refused at accept may stay half open after the server's error and FIN. */
 const REFUSED_LINGER_MS = 5000;
+/** The answer to a search over the connection's rate. */
+export const TOO_MANY_SEARCHES = 'too many searches';
 
 interface Connection {
   readonly channel: Channel<DirectoryMessage>;
@@ -61,6 +75,11 @@ interface Connection {
   listing: Listing | undefined;
   /** Refused or leaving: its messages are ignored until the close arrives. */
   done: boolean;
+  /** The search token bucket: searches it may make now (below 0 after refusals: refused searches are owed too), as of `tokensAt`. */
+  tokens: number;
+  tokensAt: number;
+  /** Set when the connection was refused and must not stay half open: destroys it after REFUSED_LINGER_MS. */
+  linger: Timer | undefined;
 }
 
 export class DirectoryServer {
@@ -72,14 +91,17 @@ export class DirectoryServer {
   private readonly maxFiles: number;
   private readonly maxConnections: number;
   private readonly maxResults: number;
+  private readonly searchRate: number;
+  private readonly searchBurst: number;
   private readonly onDrop: (remote: Endpoint, reason: string) => void;
-  private readonly catalog = new Catalog();
+  private readonly catalog: Catalog;
   private readonly connections = new Set<Connection>();
   private listener: StreamListener | undefined;
   private sweepTimer: Timer | undefined;
   private closed = false;
   private peers = 0;
   private searches = 0;
+  private searchesRefused = 0;
   /** Message counts of connections that have closed. */
   private readonly past = { messagesIn: 0, messagesOut: 0 };
 
@@ -92,6 +114,9 @@ export class DirectoryServer {
     this.maxFiles = options.maxFiles ?? 1_000_000;
     this.maxConnections = options.maxConnections ?? this.maxPeers + 1000;
     this.maxResults = Math.min(options.maxResults ?? MAX_RESULTS_PER_MESSAGE, MAX_RESULTS_PER_MESSAGE);
+    this.searchRate = options.searchRate ?? 20;
+    this.searchBurst = Math.max(1, options.searchBurst ?? 40);
+    this.catalog = new Catalog(options.maxExamined === undefined ? {} : { maxExamined: options.maxExamined });
     this.onDrop = options.onDrop ?? (() => undefined);
   }
 
@@ -125,7 +150,7 @@ export class DirectoryServer {
       messagesIn += c.channel.counters.messagesIn;
       messagesOut += c.channel.counters.messagesOut;
     }
-    return { messagesIn, messagesOut, peers: this.peers, files: this.catalog.files, searches: this.searches, connections: this.connections.size };
+    return { messagesIn, messagesOut, peers: this.peers, files: this.catalog.files, searches: this.searches, searchesRefused: this.searchesRefused, connections: this.connections.size };
   }
 
   private accept(conn: StreamConnection): void {
@@ -142,10 +167,12 @@ export class DirectoryServer {
       });
       return;
     }
-    const c: Connection = { channel, lastHeard: this.clock.now(), listing: undefined, done: false };
+    const now = this.clock.now();
+    const c: Connection = { channel, lastHeard: now, listing: undefined, done: false, tokens: this.searchBurst, tokensAt: now, linger: undefined };
     this.connections.add(c);
     channel.onMessage((m) => this.receive(c, m));
     channel.onClose((error) => {
+      c.linger?.cancel();
       this.connections.delete(c);
       this.unlist(c);
       this.count(channel);
@@ -173,6 +200,13 @@ export class DirectoryServer {
         c.channel.send({ type: 'pong', id: m.id });
         return;
       case 'search': {
+        if (!this.takeSearchToken(c)) {
+          this.searchesRefused++;
+          // Far over the rate (more refused than a whole burst, not yet paid back): the connection goes.
+          if (c.tokens < -this.searchBurst) return this.refuse(c, `${TOO_MANY_SEARCHES}: over ${this.searchRate} a second, bursts of ${this.searchBurst}`, true);
+          c.channel.send({ type: 'error', id: m.id, reason: TOO_MANY_SEARCHES });
+          return;
+        }
         this.searches++;
         const found = this.catalog.find(m.query, this.maxResults);
         c.channel.send({ type: 'results', id: m.id, sources: found.sources, truncated: found.truncated });
@@ -212,13 +246,27 @@ export class DirectoryServer {
     }
   }
 
-  /** Send the reason, drop the peer's files and close its connection. */
-  private refuse(c: Connection, reason: string): void {
+  /**
+   * The token bucket of a connection's searches: refilled at `searchRate` a second up to `searchBurst`. True when a
+   * search may go ahead (and takes its token); false when it is over the rate, and then the refused search is owed
+   * too (the bucket goes below 0), so a connection that keeps sending must slow down to be answered again.
+   */
+  private takeSearchToken(c: Connection): boolean {
+    const now = this.clock.now();
+    c.tokens = Math.min(this.searchBurst, c.tokens + (Math.max(0, now - c.tokensAt) * this.searchRate) / 1000);
+    c.tokensAt = now;
+    c.tokens -= 1;
+    return c.tokens >= 0;
+  }
+
+  /** Send the reason, drop the peer's files and close its connection (destroyed after a while if the peer keeps its half open, when `linger`). */
+  private refuse(c: Connection, reason: string, linger = false): void {
     this.onDrop(c.channel.remote, `refused: ${reason}`);
     c.channel.send({ type: 'error', reason: clipReason(reason) });
     c.done = true;
     this.unlist(c);
     c.channel.close();
+    if (linger && !c.channel.isClosed) c.linger ??= this.clock.setTimer(REFUSED_LINGER_MS, () => c.channel.fail(new OverlayError('closed', 'refused connection lingered')));
   }
 
   private unlist(c: Connection): void {

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { Endpoint } from '../../net/index.js';
 import type { LocalFile } from './scan.js';
@@ -10,26 +11,81 @@ import type { LocalFile } from './scan.js';
  * single byte-range requests (RFC 9110 section 14), so an interrupted
  * download resumes where it stopped. This is what Gnutella servents did
  * (GET /uri-res/N2R?urn:sha1:...), in today's HTTP.
+ *
+ * The server is open to anyone, so it is bounded: a connection on which
+ * nothing moves for `idleTimeoutMs` (a client that stops reading, or never
+ * sends its request) is destroyed, and its file closed; at most
+ * `maxConnections` connections are open at once (more are dropped by
+ * node:http), and at most `maxPerAddress` from one address (a request on
+ * one more is answered 503 and the connection closed).
  */
+
+export interface FileServerOptions {
+  /** A connection that neither sends nor takes a byte for this long is destroyed. @default 30_000 */
+  readonly idleTimeoutMs?: number;
+  /** Connections open at once, over all clients. @default 64 */
+  readonly maxConnections?: number;
+  /** Connections open at once from one address; a request on one more is answered 503. @default 8 */
+  readonly maxPerAddress?: number;
+}
 
 export interface FileServer {
   readonly address: Endpoint;
   /** Replace the set of files served. */
   setFiles(files: readonly LocalFile[]): void;
   /** Requests answered so far (any status), and file bytes read for them (a client that aborts may leave up to one buffer unsent). */
-  readonly stats: { requests: number; bytesSent: number };
+  readonly stats: FileServerStats;
   close(): Promise<void>;
 }
 
-export async function serveFiles(files: readonly LocalFile[], host: string, port: number): Promise<FileServer> {
+export interface FileServerStats {
+  /** Requests answered so far (any status). */
+  requests: number;
+  /** File bytes read for them (a client that aborts may leave up to one buffer unsent). */
+  bytesSent: number;
+  /** Connections open now. */
+  connections: number;
+  /** Files open now (one per response being sent). */
+  openFiles: number;
+  /** Requests answered 503 because their address had too many connections open. */
+  busy: number;
+}
+
+export async function serveFiles(files: readonly LocalFile[], host: string, port: number, options: FileServerOptions = {}): Promise<FileServer> {
   let byHash = new Map(files.map((f) => [f.hash, f]));
-  const stats = { requests: 0, bytesSent: 0 };
+  const stats: FileServerStats = { requests: 0, bytesSent: 0, connections: 0, openFiles: 0, busy: 0 };
+  const idleMs = options.idleTimeoutMs ?? 30_000;
+  const maxPerAddress = options.maxPerAddress ?? 8;
+  /** Open connections by remote address. */
+  const perAddress = new Map<string, number>();
   const server = createServer((req, res) => {
     stats.requests++;
+    const from = req.socket.remoteAddress ?? '';
+    if ((perAddress.get(from) ?? 0) > maxPerAddress) {
+      stats.busy++;
+      plain(res, 503, `too many connections from ${from} (at most ${maxPerAddress})`, { connection: 'close', 'retry-after': '10' });
+      return;
+    }
     handle(req, res, byHash, stats);
   });
+  server.on('connection', (socket: Socket) => {
+    const from = socket.remoteAddress ?? '';
+    perAddress.set(from, (perAddress.get(from) ?? 0) + 1);
+    stats.connections++;
+    socket.once('close', () => {
+      stats.connections--;
+      const n = (perAddress.get(from) ?? 1) - 1;
+      if (n <= 0) perAddress.delete(from);
+      else perAddress.set(from, n);
+    });
+  });
+  // A socket with no traffic either way for idleMs (a client that stopped reading, or never asked) is destroyed;
+  // pipeline() below then closes its file.
+  server.timeout = idleMs;
+  server.keepAliveTimeout = Math.min(5000, idleMs);
   server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server.headersTimeout = Math.min(10_000, idleMs);
+  server.maxConnections = options.maxConnections ?? 64;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -51,7 +107,7 @@ export async function serveFiles(files: readonly LocalFile[], host: string, port
   };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, files: ReadonlyMap<string, LocalFile>, stats: { bytesSent: number }): void {
+function handle(req: IncomingMessage, res: ServerResponse, files: ReadonlyMap<string, LocalFile>, stats: FileServerStats): void {
   const m = /^\/sha1\/([0-9a-f]{40})$/.exec(req.url ?? '');
   if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'only GET and HEAD', { allow: 'GET, HEAD' });
   const file = m === null ? undefined : files.get(m[1]!);
@@ -81,6 +137,8 @@ function handle(req: IncomingMessage, res: ServerResponse, files: ReadonlyMap<st
     return;
   }
   const stream = createReadStream(file.path, { start, end });
+  stats.openFiles++;
+  stream.once('close', () => stats.openFiles--);
   stream.on('data', (chunk) => (stats.bytesSent += chunk.length));
   // pipeline, not pipe: a client that goes away mid-file closes the file too, instead of leaving it open.
   pipeline(stream, res, () => undefined);

@@ -78,3 +78,38 @@ describe('the catalog (the index of the directory and of each leader)', () => {
     );
   });
 });
+
+describe('the cost of one search', () => {
+  it('examines at most 20,000 candidates, and says the answer may be incomplete', () => {
+    const c = new Catalog();
+    const a = c.newListing({ host: '127.0.0.1', port: 1000 });
+    // Two broad words, never together: a search for both would otherwise check 25,000 names to find nothing.
+    for (let i = 0; i < 25_000; i++) {
+      c.add(a, { hash: hashOf(2 * i + 1), name: `left ${i}.txt`, size: 1 });
+      c.add(a, { hash: hashOf(2 * i + 2), name: `right ${i}.txt`, size: 1 });
+    }
+    const both = c.find(parseQuery('left right'), 200);
+    assert.deepEqual(both.sources, []);
+    assert.equal(both.truncated, true);
+    assert.ok(both.examined <= 20_000, `${both.examined} examined`);
+    // A selective keyword is still answered completely.
+    const one = c.find(parseQuery('left 12345'), 200);
+    assert.deepEqual(
+      one.sources.map((s) => s.name),
+      ['left 12345.txt'],
+    );
+    assert.equal(one.truncated, false);
+    assert.ok(one.examined <= 20, `${one.examined} examined`);
+  });
+
+  it('the bound is an option, and a hash search is bounded too', () => {
+    const c = new Catalog({ maxExamined: 10 });
+    const f: SharedFile = { hash: hashOf(1), name: 'same.bin', size: 1 };
+    for (let p = 0; p < 30; p++) c.add(c.newListing({ host: '127.0.0.1', port: 2000 + p }), f);
+    const found = c.find(parseQuery(f.hash), 200);
+    assert.equal(found.sources.length, 10);
+    assert.equal(found.truncated, true);
+    assert.equal(found.examined, 10);
+    assert.equal(c.find(parseQuery('same'), 200).sources.length, 10);
+  });
+});

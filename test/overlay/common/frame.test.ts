@@ -90,3 +90,54 @@ describe('fields', () => {
     assert.throws(() => new Fields(dict({ t: 'x', a: new Uint8Array(6) }), 'x').endpoint('a'), /port 0/);
   });
 });
+
+describe('frames arriving in small pieces', () => {
+  it('are joined once: the bytes copied grow with the frame, not with its length times its pieces', () => {
+    const frame = encodeFrame({ t: 'hit', n: new Uint8Array(20_000).fill(9) });
+    const proto = Uint8Array.prototype as unknown as { set: (this: Uint8Array, array: ArrayLike<number>, offset?: number) => void };
+    const realSet = proto.set;
+    let copied = 0;
+    proto.set = function (array, offset) {
+      copied += array.length;
+      realSet.call(this, array, offset);
+    };
+    let got: ReturnType<FrameDecoder['push']> = [];
+    const d = new FrameDecoder();
+    try {
+      for (let i = 0; i < frame.length; i++) got = [...got, ...d.push(frame.subarray(i, i + 1))];
+    } finally {
+      proto.set = realSet;
+    }
+    assert.equal(got.length, 1);
+    assert.equal((got[0]!.get('n') as Uint8Array).length, 20_000);
+    assert.equal(d.pending, 0);
+    assert.ok(copied < 3 * frame.length, `${copied} bytes copied for a frame of ${frame.length}`);
+  });
+
+  it('pieces that cut the length prefix, and many frames in one piece, come out the same', () => {
+    const frames = Array.from({ length: 50 }, (_, i) => encodeFrame({ t: 'ping', i }));
+    const stream = Buffer.concat(frames);
+    for (const size of [1, 2, 3, 5, 7, 64, stream.length]) {
+      const d = new FrameDecoder();
+      const ids: number[] = [];
+      for (let at = 0; at < stream.length; at += size) ids.push(...d.push(stream.subarray(at, at + size)).map((m) => m.get('i') as number));
+      assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i), `pieces of ${size}`);
+      assert.equal(d.pending, 0);
+    }
+  });
+
+  it('a length over the limit, cut across pieces, is refused with its offset', () => {
+    const d = new FrameDecoder(1000);
+    const ok = encodeFrame({ t: 'ping' });
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setUint32(0, 5000);
+    const stream = Buffer.concat([ok, head]);
+    const pieces = [stream.subarray(0, ok.length + 1), stream.subarray(ok.length + 1, ok.length + 3)];
+    assert.equal(d.push(pieces[0]!).length, 1);
+    assert.deepEqual(d.push(pieces[1]!), []);
+    assert.throws(
+      () => d.push(stream.subarray(ok.length + 3)),
+      (e) => e instanceof OverlayError && e.code === 'too-large' && e.offset === ok.length,
+    );
+  });
+});

@@ -46,7 +46,8 @@ describe('directory end to end', () => {
 
   before(async () => {
     root = await tempDir('e2e');
-    server = new DirectoryServer();
+    // These searchers poll and loop quickly: lift the per-connection search rate (rate-limit.test.ts tests it).
+    server = new DirectoryServer({ searchRate: 10_000, searchBurst: 10_000 });
     address = await server.listen('127.0.0.1', 0);
     await startPeer('alice', { 'Come Together.mp3': song, 'notes.txt': 'alice was here\n' });
     await startPeer('bob', { 'Come Together (live).mp3': live });
