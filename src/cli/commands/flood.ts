@@ -72,7 +72,12 @@ async function search(ctx: SearchContext, base: { transport: StreamTransport; cl
   // or to the nodes a full contact names instead.
   const node = new FloodNode({ ...base, targetNeighbours: Math.min(8, Math.max(1, ctx.contacts.length)), log: ctx.log });
   try {
-    await node.join(ctx.contacts);
+    try {
+      await node.join(ctx.contacts, { signal: ctx.signal });
+    } catch (e) {
+      if (ctx.signal.aborted) return; // Ctrl-C (or the caller is done) while joining: no search, no error
+      throw e;
+    }
     await node.search(ctx.query, { ttl: ctx.ttl, waitMs: ctx.waitMs, onHit: ctx.onHit, signal: ctx.signal });
   } finally {
     await node.close();

@@ -3,5 +3,5 @@ export { FLOOD_MAX_FRAME, FLOOD_MESSAGE_TYPES, floodCodec, ID_BYTES, MAX_ADDRESS
 export { QueryRouter, SELF, type HitDecision, type NeighbourKey, type QueryDecision, type QueryRouterOptions } from './router.js';
 export { floodCost, type FloodCost } from './graph.js';
 export { FloodNode } from './node.js';
-export type { FloodHit, FloodNodeOptions, FloodSearchOptions, FloodStats } from './types.js';
+export { MAX_SEARCH_SOURCES, type FloodHit, type FloodJoinOptions, type FloodNodeOptions, type FloodSearchOptions, type FloodStats } from './types.js';
 export type { MessageCounts } from './link.js';

@@ -2,6 +2,7 @@ import type { Clock, Endpoint, Timer } from '../../net/index.js';
 import type { Channel } from '../common/channel.js';
 import type { FloodMessage, FloodMessageType } from './codec.js';
 import { FLOOD_MESSAGE_TYPES } from './codec.js';
+import type { QueryBudget } from './rate.js';
 
 /*
  * One connection of a flood node and what the node knows about it. A link
@@ -27,6 +28,12 @@ export interface Link {
   /** A link to ourselves, being closed. */
   self: boolean;
   handshakeTimer: Timer | undefined;
+  /** When the last message came (the clock's time): a neighbour silent too long is pinged, then dropped. */
+  lastHeard: number;
+  /** Pings sent and not yet answered: a pong is welcome only in answer to one. */
+  pingsOut: number;
+  /** The new queries this neighbour may still send (rate.ts). */
+  readonly budget: QueryBudget;
   /** Called when a pong (or the end of the link) arrives. */
   pongWaiters: (() => void)[];
   /** Resolves true when the link becomes a neighbour, false when it closes before. */
@@ -37,12 +44,12 @@ export interface Link {
   markClosed(): void;
 }
 
-export function newLink(key: string, channel: Channel<FloodMessage>, outgoing: boolean, dialed: Endpoint | undefined): Link {
+export function newLink(key: string, channel: Channel<FloodMessage>, outgoing: boolean, dialed: Endpoint | undefined, budget: QueryBudget, now: number): Link {
   let settle: (ok: boolean) => void = () => undefined;
   let markClosed: () => void = () => undefined;
   const ready = new Promise<boolean>((resolve) => (settle = resolve));
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  return { key, channel, outgoing, dialed, peerId: undefined, listen: undefined, duplicate: false, self: false, handshakeTimer: undefined, pongWaiters: [], ready, settle, closed, markClosed };
+  return { key, channel, outgoing, dialed, peerId: undefined, listen: undefined, duplicate: false, self: false, handshakeTimer: undefined, lastHeard: now, pingsOut: 0, budget, pongWaiters: [], ready, settle, closed, markClosed };
 }
 
 /** A neighbour: hello received, and neither a duplicate nor ourselves. */

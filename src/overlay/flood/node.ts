@@ -1,13 +1,14 @@
 import { realClock, systemRandom, tcpTransport, type Clock, type Endpoint, type Random, type StreamConnection, type StreamListener, type StreamTransport, type Timer } from '../../net/index.js';
 import { Channel } from '../common/channel.js';
 import { OverlayError } from '../common/errors.js';
-import { formatEndpoint, parseQuery, queryText, type Query, type SharedFile, type Source } from '../common/shared.js';
+import { formatEndpoint, parseQuery, queryText, sourceKey, type Query, type SharedFile, type Source } from '../common/shared.js';
 import { answer, shareable } from './answers.js';
 import { FLOOD_MAX_FRAME, floodCodec, ID_BYTES, MAX_ADDRESSES, type FloodMessage } from './codec.js';
 import { addressKey, AddressBook, ipv4Of, pick, randomBytes } from './known.js';
 import { describe, duplicateToDrop, isNeighbour, newLink, pingAll, total, zeroCounts, type Link } from './link.js';
+import { QueryBudget } from './rate.js';
 import { QueryRouter } from './router.js';
-import { settings, type FloodHit, type FloodNodeOptions, type FloodSearchOptions, type FloodStats, type Settings } from './types.js';
+import { MAX_SEARCH_SOURCES, settings, type FloodHit, type FloodJoinOptions, type FloodNodeOptions, type FloodSearchOptions, type FloodStats, type Settings } from './types.js';
 
 /*
  * A node of the flooding overlay (docs/flood.md), Gnutella style: it keeps
@@ -15,7 +16,9 @@ import { settings, type FloodHit, type FloodNodeOptions, type FloodSearchOptions
  * other nodes' searches by the rule in router.ts, and sends hits back along
  * the path the query came. Neighbours are found through any known node and
  * replaced when they leave: a maintenance tick dials addresses it has heard
- * of, and pings its neighbours for more when it runs short.
+ * of, and pings its neighbours for more when it runs short. A neighbour
+ * that goes silent is pinged, then dropped; one that sends new queries
+ * faster than its budget allows has the excess dropped, then is dropped.
  */
 
 interface ActiveSearch {
@@ -44,24 +47,27 @@ export class FloodNode {
   private listener: StreamListener | undefined;
   private listenPort = 0;
   private tickTimer: Timer | undefined;
+  private pingTimer: Timer | undefined;
   private nextKey = 0;
   private closed = false;
   /** Our dials turned away by full nodes. */
   private refused = 0;
-  private readonly counts = { sent: zeroCounts(), received: zeroCounts(), duplicates: 0, dropped: 0, queries: 0, answered: 0, badPeers: 0 };
+  private readonly counts = { sent: zeroCounts(), received: zeroCounts(), duplicates: 0, dropped: 0, rateLimited: 0, unsolicited: 0, silent: 0, queries: 0, answered: 0, badPeers: 0 };
 
   constructor(options: FloodNodeOptions = {}) {
     this.transport = options.transport ?? tcpTransport;
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? systemRandom();
     this.cfg = settings(options);
-    this.router = new QueryRouter({ capacity: this.cfg.seenCapacity, expiryMs: this.cfg.seenExpiryMs, maxTtl: this.cfg.maxTtl });
+    // Each neighbour gets an equal share of the table of ids, so one that floods fresh ids only pushes out its own.
+    this.router = new QueryRouter({ capacity: this.cfg.seenCapacity, neighbourQuota: Math.max(1, Math.floor(this.cfg.seenCapacity / this.cfg.max)), ownCapacity: this.cfg.ownSearches, expiryMs: this.cfg.seenExpiryMs, maxTtl: this.cfg.maxTtl });
     // A failed address is tried again after a few ticks: often enough to find room that opened up, seldom enough not to hammer.
     this.known = new AddressBook(this.cfg.knownCapacity, this.random, 6 * this.cfg.maintainMs);
     this.nodeId = randomBytes(this.random, ID_BYTES);
     this.id = Buffer.from(this.nodeId).toString('hex');
     this.setFiles(options.files ?? []);
     this.tickTimer = this.clock.setTimer(this.cfg.maintainMs, () => this.tick());
+    this.pingTimer = this.clock.setTimer(this.cfg.pingMs, () => this.keepAlive());
   }
 
   get maxTtl(): number {
@@ -86,27 +92,37 @@ export class FloodNode {
   /**
    * Connect to the contacts, then ask the neighbours for more addresses and
    * dial them until targetNeighbours. Resolves with the neighbour count;
-   * rejects with OverlayError('unreachable') when there is none. Listen
-   * first, or the neighbours take this node for a leaf they cannot dial.
+   * rejects with OverlayError('unreachable') when there is none, and with
+   * the signal's reason as soon as `options.signal` aborts. Listen first, or
+   * the neighbours take this node for a leaf they cannot dial.
    */
-  async join(contacts: readonly Endpoint[]): Promise<number> {
+  async join(contacts: readonly Endpoint[], options: FloodJoinOptions = {}): Promise<number> {
     if (this.closed) throw new OverlayError('closed', 'the node is closed');
+    const { signal } = options;
+    signal?.throwIfAborted();
     for (const c of contacts) {
       this.known.add(c);
       this.known.clearFailed(c);
     }
     const refusedBefore = this.refused;
-    const first = contacts.filter((c) => !this.isLinked(c)).slice(0, Math.max(0, this.cfg.max - this.links.size));
-    await Promise.all(first.map((c) => this.connect(c)));
-    let dials = 0;
-    while (!this.closed && dials < JOIN_DIALS && this.links.size + this.dialing.size < this.cfg.target) {
-      await pingAll(this.neighbourLinks(), (l) => this.send(l, { t: 'ping' }), this.clock, this.cfg.connectTimeoutMs);
-      // With no neighbour yet, dial more at a time: the addresses a full node gave may be full too.
-      const want = this.cfg.target - this.links.size - this.dialing.size;
-      const more = this.known.sample(this.links.size === 0 ? Math.max(want, 4) : want, (e) => this.isLinked(e), this.clock.now());
-      if (more.length === 0) break;
-      dials += more.length;
-      await Promise.all(more.map((c) => this.connect(c)));
+    const aborted = whenAborted(signal);
+    // Each wait ends at once when the signal aborts (the dials under way go on, and may still become neighbours).
+    const wait = <T>(p: Promise<T>): Promise<T> => (aborted === undefined ? p : Promise.race([p, aborted.promise]));
+    try {
+      const first = contacts.filter((c) => !this.isLinked(c)).slice(0, Math.max(0, this.cfg.max - this.links.size));
+      await wait(Promise.all(first.map((c) => this.connect(c))));
+      let dials = 0;
+      while (!this.closed && dials < JOIN_DIALS && this.links.size + this.dialing.size < this.cfg.target) {
+        await wait(pingAll(this.neighbourLinks(), (l) => this.ping(l), this.clock, this.cfg.connectTimeoutMs));
+        // With no neighbour yet, dial more at a time: the addresses a full node gave may be full too.
+        const want = this.cfg.target - this.links.size - this.dialing.size;
+        const more = this.known.sample(this.links.size === 0 ? Math.max(want, 4) : want, (e) => this.isLinked(e), this.clock.now());
+        if (more.length === 0) break;
+        dials += more.length;
+        await wait(Promise.all(more.map((c) => this.connect(c))));
+      }
+    } finally {
+      aborted?.dispose();
     }
     const n = this.neighbourLinks().length;
     if (n > 0) return n;
@@ -141,7 +157,13 @@ export class FloodNode {
         this.searches.delete(hex);
         resolve({ id, hits });
       };
+      // Each source once (it may come by several paths), and no more than MAX_SEARCH_SOURCES: the rest are dropped.
+      const kept = new Set<string>();
       const deliver = (source: Source, hops: number): void => {
+        const key = sourceKey(source);
+        if (kept.has(key)) return;
+        if (kept.size >= MAX_SEARCH_SOURCES) return void this.counts.dropped++;
+        kept.add(key);
         hits.push({ source, hops });
         try {
           options.onHit?.(source, hops);
@@ -171,8 +193,8 @@ export class FloodNode {
   }
 
   stats(): FloodStats {
-    const { sent, received, duplicates, dropped, queries, answered, badPeers } = this.counts;
-    return { messagesIn: total(received), messagesOut: total(sent), sent: { ...sent }, received: { ...received }, duplicates, dropped, neighbours: this.neighbourLinks().length, queries, answered, badPeers };
+    const { sent, received, duplicates, dropped, rateLimited, unsolicited, silent, queries, answered, badPeers } = this.counts;
+    return { messagesIn: total(received), messagesOut: total(sent), sent: { ...sent }, received: { ...received }, duplicates, dropped, rateLimited, unsolicited, silent, neighbours: this.neighbourLinks().length, queries, answered, badPeers };
   }
 
   /** Say bye to every neighbour (with addresses of the others, to replace us), close all links and stop listening. */
@@ -180,11 +202,17 @@ export class FloodNode {
     if (this.closed) return;
     this.closed = true;
     this.tickTimer?.cancel();
+    this.pingTimer?.cancel();
     this.abort.abort();
     this.listener?.close();
     for (const s of [...this.searches.values()]) s.finish();
     const others = this.neighbours();
-    for (const l of this.links.values()) {
+    for (const l of [...this.links.values()]) {
+      // A link still waiting for hello may lead to a hung node that reads nothing: closing must not wait for it.
+      if (l.peerId === undefined) {
+        l.channel.fail(new OverlayError('closed', 'closing'));
+        continue;
+      }
       this.send(l, { t: 'bye', addresses: others.filter((e) => l.listen === undefined || addressKey(e) !== addressKey(l.listen)).slice(0, MAX_ADDRESSES), reason: 'leaving' });
       l.channel.close();
     }
@@ -206,7 +234,9 @@ export class FloodNode {
   private accept(conn: StreamConnection): void {
     if (this.closed) return conn.destroy();
     const channel = new Channel(conn, floodCodec, { maxFrame: FLOOD_MAX_FRAME });
-    if (this.links.size < this.cfg.max) return void this.attach(channel, false, undefined);
+    // The last outgoingSlots are kept for links we dial: strangers that connect cannot take every slot.
+    const incoming = [...this.links.values()].filter((l) => !l.outgoing).length;
+    if (this.links.size < this.cfg.max && incoming < this.cfg.max - this.cfg.outgoingSlots) return void this.attach(channel, false, undefined);
     // Full: turn the newcomer away with addresses to try instead (Gnutella 0.6's X-Try).
     channel.onMessage((m) => this.counts.received[m.t]++);
     const timer = this.clock.setTimer(this.cfg.connectTimeoutMs, () => channel.fail(new OverlayError('timeout', 'refused peer did not close')));
@@ -220,7 +250,8 @@ export class FloodNode {
   }
 
   private attach(channel: Channel<FloodMessage>, outgoing: boolean, dialed: Endpoint | undefined): Link {
-    const link = newLink(`n${++this.nextKey}`, channel, outgoing, dialed);
+    const now = this.clock.now();
+    const link = newLink(`n${++this.nextKey}`, channel, outgoing, dialed, new QueryBudget(this.cfg.queryRate, this.cfg.queryBurst, now), now);
     this.links.set(link.key, link);
     channel.onMessage((m) => this.receive(link, m));
     channel.onClose((e) => this.lost(link, e));
@@ -297,13 +328,40 @@ export class FloodNode {
     this.tickTimer = this.clock.setTimer(this.cfg.maintainMs, () => this.tick());
   }
 
-  /** Dial known addresses up to targetNeighbours; ping the neighbours for more when there are too few. */
+  /**
+   * Dial known addresses up to targetNeighbours; ping the neighbours for more when there are too few.
+   * A node whose links were all opened by others (when it keeps outgoingSlots) dials one of its own choosing.
+   */
   private refill(): void {
     const need = this.cfg.target - this.links.size - this.dialing.size;
-    if (need <= 0) return;
+    if (need <= 0) {
+      const chosen = this.dialing.size > 0 || [...this.links.values()].some((l) => l.outgoing);
+      if (this.cfg.outgoingSlots === 0 || chosen || this.links.size >= this.cfg.max) return;
+      for (const c of this.known.sample(1, (e) => this.isLinked(e), this.clock.now())) this.dial(c);
+      return;
+    }
     const candidates = this.known.sample(need, (e) => this.isLinked(e), this.clock.now());
-    for (const c of candidates) this.connect(c).catch((e: unknown) => this.cfg.log(`dialing ${formatEndpoint(c)} failed: ${String(e)}`));
-    if (candidates.length < need) for (const l of this.neighbourLinks()) this.send(l, { t: 'ping' });
+    for (const c of candidates) this.dial(c);
+    if (candidates.length < need) for (const l of this.neighbourLinks()) this.ping(l);
+  }
+
+  private dial(c: Endpoint): void {
+    this.connect(c).catch((e: unknown) => this.cfg.log(`dialing ${formatEndpoint(c)} failed: ${String(e)}`));
+  }
+
+  /** Every pingMs: ping the neighbours silent for pingMs, drop those silent for 2.5 times that (lost() then replaces them). */
+  private keepAlive(): void {
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (const l of this.neighbourLinks()) {
+      const silent = now - l.lastHeard;
+      if (silent > 2.5 * this.cfg.pingMs) {
+        this.counts.silent++;
+        this.cfg.log(`dropped ${describe(l)}: it said nothing for ${Math.round(silent)} ms`);
+        l.channel.fail(new OverlayError('timeout', `${describe(l)} said nothing for ${Math.round(silent)} ms`));
+      } else if (silent >= this.cfg.pingMs) this.ping(l);
+    }
+    this.pingTimer = this.clock.setTimer(this.cfg.pingMs, () => this.keepAlive());
   }
 
   private isLinked(e: Endpoint): boolean {
@@ -325,8 +383,14 @@ export class FloodNode {
     return true;
   }
 
+  /** Ask a neighbour for addresses (or whether it is still there): its pong is welcome, one per ping. */
+  private ping(link: Link): void {
+    if (this.send(link, { t: 'ping' })) link.pingsOut++;
+  }
+
   private receive(link: Link, m: FloodMessage): void {
     this.counts.received[m.t]++;
+    link.lastHeard = this.clock.now();
     try {
       this.handle(link, m);
     } catch (e) {
@@ -340,8 +404,13 @@ export class FloodNode {
     if (link.peerId === undefined) {
       if (m.t === 'hello') return this.onHello(link, m);
       if (m.t === 'bye') {
-        if (link.outgoing) this.refused++;
-        return this.onBye(link, m.addresses);
+        // A node we dialed that is full names others to try; a stranger that connected to us cannot fill our address book that way.
+        if (link.outgoing) {
+          this.refused++;
+          return this.onBye(link, m.addresses);
+        }
+        if (m.addresses.length > 0) this.counts.unsolicited++;
+        return link.channel.close();
       }
       return link.channel.fail(new OverlayError('bad-message', `${describe(link)} sent ${m.t} before hello`));
     }
@@ -351,6 +420,9 @@ export class FloodNode {
       case 'ping':
         return void this.send(link, { t: 'pong', addresses: this.known.forPong(this.neighbours(), link.listen, MAX_ADDRESSES, this.clock.now()) });
       case 'pong':
+        // Only in answer to a ping of ours, one per ping: otherwise any neighbour could steer whom we dial.
+        if (link.pingsOut === 0) return void this.counts.unsolicited++;
+        link.pingsOut--;
         for (const e of m.addresses) this.known.add(e);
         for (const w of link.pongWaiters.splice(0)) w();
         return;
@@ -372,7 +444,17 @@ export class FloodNode {
   }
 
   private onQuery(link: Link, m: Extract<FloodMessage, { t: 'query' }>): void {
-    const decision = this.router.onQuery(m.id, link.key, m.ttl, m.hops, this.neighbourLinks().map((l) => l.key), this.clock.now());
+    const now = this.clock.now();
+    // New queries spend the neighbour's budget (duplicates cost nothing to drop); one far over it is disconnected.
+    if (!this.router.has(m.id, now)) {
+      const verdict = link.budget.take(now);
+      if (verdict === 'cut') {
+        this.counts.rateLimited++;
+        return link.channel.fail(new OverlayError('bad-message', `${describe(link)} sent queries far over ${this.cfg.queryRate} a second`));
+      }
+      if (verdict === 'drop') return void this.counts.rateLimited++;
+    }
+    const decision = this.router.onQuery(m.id, link.key, m.ttl, m.hops, this.neighbourLinks().map((l) => l.key), now);
     if (decision.kind === 'duplicate') return void this.counts.duplicates++;
     this.counts.queries++;
     const host = ipv4Of(link.channel.local.host);
@@ -394,4 +476,16 @@ export class FloodNode {
     if (search === undefined) return void this.counts.dropped++;
     for (const s of m.sources) search.deliver(s, m.hops);
   }
+}
+
+/** A promise that rejects with the signal's reason when it aborts (none without a signal); dispose when done waiting. */
+function whenAborted(signal: AbortSignal | undefined): { promise: Promise<never>; dispose(): void } | undefined {
+  if (signal === undefined) return undefined;
+  let onAbort: () => void = () => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => undefined); // rejected with nobody racing it: not an unhandled rejection
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }

@@ -12,8 +12,15 @@
  * the query was sent to, so a peer cannot push hits for searches it never
  * saw, or inject them sideways into someone else's path.
  *
- * Memory is bounded twice: at most `capacity` ids (least recently used
- * first out), and an id is forgotten `expiryMs` after it was first seen.
+ * Memory is bounded twice: at most `capacity` ids of other nodes' queries
+ * (least recently used first out), and an id is forgotten `expiryMs` after
+ * it was first seen. Neighbours cannot crowd each other out: each has a
+ * quota of `neighbourQuota` ids in that table (a node gives capacity / its
+ * largest number of neighbours), and one over it loses its own least
+ * recently used ids first; when the table is full anyway (ids left by links
+ * that have closed) the neighbour with the most ids loses one. Our own
+ * searches sit in a table of their own (`ownCapacity`, same expiry), which
+ * other nodes' queries never push out.
  */
 
 /** An opaque name for a neighbour (a node uses one per connection, never reused), or SELF for our own searches. */
@@ -21,8 +28,12 @@ export type NeighbourKey = string;
 export const SELF: NeighbourKey = 'self';
 
 export interface QueryRouterOptions {
-  /** Query ids remembered. @default 10_000 */
+  /** Ids of other nodes' queries remembered. @default 10_000 */
   readonly capacity?: number;
+  /** Of those, ids remembered for queries that came from any one neighbour. @default capacity */
+  readonly neighbourQuota?: number;
+  /** Our own searches remembered (apart: other nodes' queries cannot push them out). @default 1000 */
+  readonly ownCapacity?: number;
   /** How long an id is remembered, in ms. @default 600_000 (10 min) */
   readonly expiryMs?: number;
   /** TTLs above this are lowered to it. @default 7 */
@@ -51,29 +62,49 @@ const MAX_HOPS = 255;
 
 export class QueryRouter {
   readonly capacity: number;
+  readonly neighbourQuota: number;
+  readonly ownCapacity: number;
   readonly expiryMs: number;
   readonly maxTtl: number;
-  // A Map iterates in insertion order: deleting and re-inserting on use keeps the least recently used first.
-  private readonly seen = new Map<string, Entry>();
+  // A Map (and a Set) iterates in insertion order: deleting and re-inserting on use keeps the least recently used first.
+  private readonly own = new Map<string, Entry>();
+  private readonly relayed = new Map<string, Entry>();
+  /** The ids in `relayed`, by the neighbour the query came from, least recently used first. */
+  private readonly byFrom = new Map<NeighbourKey, Set<string>>();
 
   constructor(options: QueryRouterOptions = {}) {
     this.capacity = options.capacity ?? 10_000;
+    this.neighbourQuota = options.neighbourQuota ?? this.capacity;
+    this.ownCapacity = options.ownCapacity ?? 1000;
     this.expiryMs = options.expiryMs ?? 600_000;
     this.maxTtl = options.maxTtl ?? 7;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError(`capacity ${this.capacity} is not a positive integer`);
+    if (!Number.isInteger(this.neighbourQuota) || this.neighbourQuota < 1) throw new RangeError(`neighbourQuota ${this.neighbourQuota} is not a positive integer`);
+    if (!Number.isInteger(this.ownCapacity) || this.ownCapacity < 1) throw new RangeError(`ownCapacity ${this.ownCapacity} is not a positive integer`);
     if (!(this.expiryMs > 0)) throw new RangeError(`expiryMs ${this.expiryMs} is not positive`);
     if (!Number.isInteger(this.maxTtl) || this.maxTtl < 1 || this.maxTtl > MAX_HOPS) throw new RangeError(`maxTtl ${this.maxTtl} is not an integer from 1 to ${MAX_HOPS}`);
   }
 
-  /** Ids remembered now (expired ones may still count until looked up or pushed out). */
+  /** Ids remembered now, ours and others' (expired ones may still count until looked up or pushed out). */
   get size(): number {
-    return this.seen.size;
+    return this.own.size + this.relayed.size;
+  }
+
+  /** Ids remembered now for queries that came from `from`. */
+  sizeFrom(from: NeighbourKey): number {
+    return this.byFrom.get(from)?.size ?? 0;
   }
 
   /** Record our own search: hits for `id` from these neighbours are delivered. Returns whom to send it to (all of them). */
   startSearch(id: Uint8Array, neighbours: readonly NeighbourKey[], now: number): readonly NeighbourKey[] {
     const to = [...new Set(neighbours)];
-    this.remember(keyOf(id), { from: SELF, forwardedTo: new Set(to), firstSeen: now });
+    const key = keyOf(id);
+    this.forget(key);
+    this.own.set(key, { from: SELF, forwardedTo: new Set(to), firstSeen: now });
+    for (const [k, e] of this.own) {
+      if (this.own.size <= this.ownCapacity && now - e.firstSeen < this.expiryMs) break;
+      this.own.delete(k);
+    }
     return to;
   }
 
@@ -102,22 +133,56 @@ export class QueryRouter {
   }
 
   private lookup(key: string, now: number | undefined): Entry | undefined {
-    const entry = this.seen.get(key);
+    const mine = this.own.get(key);
+    if (mine !== undefined) {
+      this.own.delete(key);
+      if (now !== undefined && now - mine.firstSeen >= this.expiryMs) return undefined;
+      this.own.set(key, mine);
+      return mine;
+    }
+    const entry = this.relayed.get(key);
     if (entry === undefined) return undefined;
-    this.seen.delete(key);
+    this.forget(key);
     if (now !== undefined && now - entry.firstSeen >= this.expiryMs) return undefined;
-    this.seen.set(key, entry);
+    this.add(key, entry);
     return entry;
   }
 
   private remember(key: string, entry: Entry): void {
-    this.seen.delete(key);
-    this.seen.set(key, entry);
-    // Drop expired ids from the old end first, then the least recently used over capacity.
-    for (const [k, e] of this.seen) {
-      if (this.seen.size <= this.capacity && entry.firstSeen - e.firstSeen < this.expiryMs) break;
-      this.seen.delete(k);
+    this.forget(key);
+    this.add(key, entry);
+    // The sender over its quota loses its own least recently used id (never the one just added: it is the newest).
+    const mine = this.byFrom.get(entry.from)!;
+    if (mine.size > this.neighbourQuota) this.forget(mine.values().next().value!);
+    // Drop expired ids from the old end first.
+    for (const [k, e] of this.relayed) {
+      if (entry.firstSeen - e.firstSeen < this.expiryMs) break;
+      this.forget(k);
     }
+    // Still full (ids of links that have closed): the neighbour with the most ids loses its least recently used.
+    while (this.relayed.size > this.capacity) {
+      let largest: Set<string> | undefined;
+      for (const ids of this.byFrom.values()) if (largest === undefined || ids.size > largest.size) largest = ids;
+      this.forget(largest!.values().next().value!);
+    }
+  }
+
+  private add(key: string, entry: Entry): void {
+    this.relayed.set(key, entry);
+    let ids = this.byFrom.get(entry.from);
+    if (ids === undefined) this.byFrom.set(entry.from, (ids = new Set()));
+    ids.add(key);
+  }
+
+  /** Forget `key` wherever it is. */
+  private forget(key: string): void {
+    this.own.delete(key);
+    const entry = this.relayed.get(key);
+    if (entry === undefined) return;
+    this.relayed.delete(key);
+    const ids = this.byFrom.get(entry.from);
+    ids?.delete(key);
+    if (ids?.size === 0) this.byFrom.delete(entry.from);
   }
 }
 

@@ -4,7 +4,7 @@ import { createFloodKind, floodKind } from '../../../src/cli/commands/flood.js';
 import type { RunningNode } from '../../../src/cli/overlay.js';
 import type { Endpoint } from '../../../src/net/index.js';
 import { OverlayError, parseQuery, type Source } from '../../../src/overlay/index.js';
-import { until } from './helpers.js';
+import { silentServer, until } from './helpers.js';
 
 /*
  * The flood overlay as the CLI runs it (src/cli/commands/flood.ts): a relay
@@ -43,6 +43,20 @@ describe('peerkit flood (the OverlayKind)', () => {
     assert.deepEqual(found, [[{ ...FILE, address: { host: '127.0.0.1', port: 18082 } }, 2]]);
     await until(() => relay.status() === '1 neighbour, 1 query relayed, 0 answered', 'the relay counts the query (the leaf has left)');
     assert.equal(sharer.status(), '1 neighbour, 1 query relayed, 1 answered');
+  });
+
+  it('stops at once when interrupted while joining (a contact that never says hello)', async () => {
+    const hung = await silentServer();
+    try {
+      const stop = new AbortController();
+      const t = performance.now();
+      setTimeout(() => stop.abort(), 100);
+      // The node waits 5 s for a hello: the abort must not wait for that.
+      await kind.search({ contacts: [hung.address], query: parseQuery('x'), ttl: 3, waitMs: 5_000, signal: stop.signal, log, onHit: () => undefined });
+      assert.ok(performance.now() - t < 1_500, `the search ended ${Math.round(performance.now() - t)} ms after it started`);
+    } finally {
+      await hung.close();
+    }
   });
 
   it('rejects a search when no contact answers', async () => {

@@ -1,4 +1,4 @@
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom, type Endpoint } from '../../../src/net/index.js';
 import { FrameDecoder, formatEndpoint } from '../../../src/overlay/index.js';
@@ -7,7 +7,8 @@ import { FLOOD_MAX_FRAME, floodCodec, FloodNode, type FloodMessage, type FloodNo
 /*
  * What the flood tests share: a raw peer that speaks the protocol (or not)
  * over a plain socket, polling until a condition holds, starting a network
- * of real nodes on 127.0.0.1, and reading its graph back.
+ * of real nodes on 127.0.0.1, and reading its graph back, and a server that
+ * accepts connections and never says a word.
  */
 
 /** Poll `cond` until it holds; fails after `timeoutMs` saying what was awaited. */
@@ -26,12 +27,18 @@ export class RawPeer {
   isClosed = false;
   /** Set when the node sent something that does not decode (it never should). */
   error: unknown;
+  /** Answer every ping with an empty pong, as a live node would. */
+  answerPings = false;
   private readonly decoder = new FrameDecoder(FLOOD_MAX_FRAME);
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk) => {
       try {
-        for (const d of this.decoder.push(new Uint8Array(chunk))) this.received.push(floodCodec.decode(d));
+        for (const d of this.decoder.push(new Uint8Array(chunk))) {
+          const m = floodCodec.decode(d);
+          this.received.push(m);
+          if (m.t === 'ping' && this.answerPings) this.send({ t: 'pong', addresses: [] });
+        }
       } catch (e) {
         this.error = e;
         socket.destroy();
@@ -153,4 +160,25 @@ export function queryTotals(nodes: readonly Started[]): { sent: number; received
 
 export async function closeAll(nodes: readonly Started[]): Promise<void> {
   await Promise.all(nodes.map((s) => s.node.close()));
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never sends anything (a hung node). */
+export async function silentServer(): Promise<{ address: Endpoint; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('no port');
+  return {
+    address: { host: '127.0.0.1', port: a.port },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

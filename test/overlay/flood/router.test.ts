@@ -5,7 +5,8 @@ import { QueryRouter } from '../../../src/overlay/flood/index.js';
 /*
  * The forwarding rule with no sockets (router.ts): duplicates go nowhere,
  * TTL 1 stops at the neighbours, hits follow the reverse path and nothing
- * else, and the memory of ids is bounded by count and by age.
+ * else, and the memory of ids is bounded by count and by age, without
+ * letting one neighbour push out our own searches or others' reverse paths.
  */
 
 const id = (n: number): Uint8Array => Uint8Array.from({ length: 16 }, (_, i) => (n + i) & 0xff);
@@ -82,6 +83,40 @@ describe('QueryRouter', () => {
     assert.equal(r.onHit(id(1), 'b', 999).kind, 'forward');
     assert.equal(r.onHit(id(1), 'b', 1000).kind, 'drop');
     assert.equal(r.onQuery(id(1), 'b', 3, 1, ['a', 'b'], 1000).kind, 'new');
+  });
+
+  it('keeps our own searches apart: other nodes\' queries never push them out', () => {
+    const r = new QueryRouter({ capacity: 3 });
+    r.startSearch(id(200), ['a', 'b'], 0);
+    for (let n = 0; n < 20; n++) r.onQuery(id(n), 'a', 2, 1, ['a', 'b'], n);
+    assert.deepEqual(r.onHit(id(200), 'b', 20), { kind: 'deliver' });
+    assert.equal(r.size, 4, '3 ids of others and ours');
+    assert.deepEqual(r.onQuery(id(200), 'a', 3, 2, ['a', 'b'], 21), { kind: 'duplicate' });
+  });
+
+  it('keeps our own searches for ownCapacity and expiryMs', () => {
+    const r = new QueryRouter({ ownCapacity: 2, expiryMs: 1000 });
+    for (const n of [1, 2, 3]) r.startSearch(id(n), ['a'], n);
+    assert.deepEqual([1, 2, 3].map((n) => r.has(id(n), 10)), [false, true, true]);
+    assert.equal(r.onHit(id(3), 'a', 1003).kind, 'drop');
+  });
+
+  it('gives each neighbour a quota: one that floods fresh ids pushes out only its own', () => {
+    const r = new QueryRouter({ capacity: 10, neighbourQuota: 3 });
+    r.onQuery(id(1), 'a', 3, 1, ['a', 'b', 'f'], 0);
+    for (let n = 10; n < 40; n++) r.onQuery(id(n), 'f', 3, 1, ['a', 'b', 'f'], n);
+    assert.equal(r.sizeFrom('f'), 3);
+    assert.deepEqual([37, 38, 39].map((n) => r.has(id(n))), [true, true, true], 'f keeps its newest');
+    assert.deepEqual(r.onHit(id(1), 'b', 40), { kind: 'forward', to: 'a' }, 'a\'s reverse path survives');
+  });
+
+  it('when full anyway (ids of closed links), the neighbour with the most ids loses its least recently used', () => {
+    const r = new QueryRouter({ capacity: 4, neighbourQuota: 3 });
+    r.onQuery(id(4), 'b', 3, 1, ['a', 'b'], 0); // the least recently used of all, but b has only this one
+    for (const n of [1, 2, 3]) r.onQuery(id(n), 'a', 3, 1, ['a', 'b'], 0);
+    r.onQuery(id(5), 'c', 3, 1, ['a', 'c'], 0);
+    assert.equal(r.size, 4);
+    assert.deepEqual([1, 2, 3, 4, 5].map((n) => r.has(id(n))), [false, true, true, true, true]);
   });
 
   it('sweeps expired ids out as new ones arrive', () => {
