@@ -14,6 +14,7 @@ import { endpointKey, wireEndpoint } from './util.js';
  * leader's random id: a hello with our own id is a connection to ourselves
  * (its address is marked as ours), and when two leaders dial each other at
  * once both keep the link dialled by the smaller id, so each pair has one.
+ * A link that is up is never given up for a newcomer claiming the same id.
  * A lost link is replaced from the known leaders.
  */
 
@@ -129,7 +130,8 @@ export class LeaderLinks {
         };
         peer.send(this.host.hello());
       });
-      if (!ok && !this.known.isSelf(to)) this.known.failed(to, this.host.clock.now());
+      // Refused because we are linked to it already (it dialled us at the same time): not a failure.
+      if (!ok && !this.known.isSelf(to) && !this.linkedTo(key)) this.known.failed(to, this.host.clock.now());
       return ok;
     } finally {
       this.dialing.delete(key);
@@ -160,9 +162,14 @@ export class LeaderLinks {
     }
     const existing = [...this.links].find((l) => l.leaderId === m.id);
     if (existing !== undefined) {
-      // Two links to one leader: both sides keep the one dialled by the smaller id.
+      // Two links to one leader. Ids are no secret (a leader says its own in every hello), so a
+      // link that is up is never replaced: a new inbound hello with a linked leader's id is
+      // refused. Only when the two leaders dialled each other at once (the answer to our dial
+      // arrives while their dial to us is still in its handshake, not yet confirmed by them) do
+      // both sides keep the link dialled by the smaller id, so the pair ends with one link.
+      const handshaking = peer.outbound && !existing.outbound && !existing.confirmed;
       const dialer = (l: Peer, theirs: string): string => (l.outbound ? this.host.id : theirs);
-      if (!(dialer(peer, m.id) < dialer(existing, m.id))) {
+      if (!handshaking || !(dialer(peer, m.id) < dialer(existing, m.id))) {
         peer.close('already linked');
         return false;
       }
@@ -175,6 +182,8 @@ export class LeaderLinks {
       return false;
     }
     peer.role = 'link';
+    // Their answer to our hello means they have the link up already.
+    peer.confirmed = peer.outbound;
     peer.leaderId = m.id;
     peer.members = m.members;
     peer.maxMembers = m.maxMembers;

@@ -32,8 +32,12 @@ export interface SuperPeerLeaderOptions {
   readonly announceMs?: number;
   /** A connection silent this long is pinged; 2.5 times this, dropped. @default 30_000 */
   readonly pingMs?: number;
-  /** Query ids remembered (duplicate suppression and the reverse path). @default 10_000 */
+  /** Query ids remembered (duplicate suppression and the reverse path); each member or searcher holds at most 100 of them, each link seenCapacity / maxLinks. @default 10_000 */
   readonly seenCapacity?: number;
+  /** Queries a second a member or searcher may send (twice as many at once); the excess is dropped. @default 20 */
+  readonly queryRate?: number;
+  /** Queries a second a linked leader may send, relaying others' queries (twice as many at once). @default 200 */
+  readonly linkQueryRate?: number;
   /** Connections that only search. @default 64 */
   readonly maxSearchers?: number;
   /** Sources one query gets from this leader's index, and relayed back per query. @default 500 */
@@ -57,6 +61,8 @@ export interface LeaderSettings {
   readonly announceMs: number;
   readonly pingMs: number;
   readonly seenCapacity: number;
+  readonly queryRate: number;
+  readonly linkQueryRate: number;
   readonly maxSearchers: number;
   readonly maxResults: number;
   readonly promoteTimeoutMs: number;
@@ -77,6 +83,8 @@ export function leaderSettings(o: SuperPeerLeaderOptions): LeaderSettings {
     announceMs: o.announceMs ?? 10_000,
     pingMs: o.pingMs ?? 30_000,
     seenCapacity: o.seenCapacity ?? 10_000,
+    queryRate: o.queryRate ?? 20,
+    linkQueryRate: o.linkQueryRate ?? 200,
     maxSearchers: o.maxSearchers ?? 64,
     maxResults: o.maxResults ?? 500,
     promoteTimeoutMs: o.promoteTimeoutMs ?? 10_000,

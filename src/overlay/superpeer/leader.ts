@@ -58,7 +58,7 @@ export class SuperPeerLeader {
     this.own = new IndexStore({ maxMembers: 1, maxFilesPerMember: this.s.maxFilesPerMember });
     this.filesPort = options.filesPort ?? 0;
     this.setFiles(options.files ?? []);
-    this.router = new QueryRouter({ ...this.s, links: () => this.net.links, answer: (q, host) => this.answer(q, host) });
+    this.router = new QueryRouter({ ...this.s, clock: this.clock, links: () => this.net.links, answer: (q, host) => this.answer(q, host) });
     this.net = new LeaderLinks(this, this.s);
     this.promotion = new Promotion(
       {
@@ -129,6 +129,7 @@ export class SuperPeerLeader {
       promotions: this.promotion.completed,
       searchers: this.searchers.size,
       droppedHits: this.router.droppedHits,
+      droppedQueries: this.router.droppedQueries,
     };
   }
 
@@ -233,6 +234,7 @@ export class SuperPeerLeader {
         if (m.t === 'leaders') return this.net.onLeaders(peer, m.leaders);
         break;
       case 'member':
+        // A member admitted without a files address has no listing: its adds and removes change nothing.
         if (m.t === 'add') return void this.store.add(peer.key, m.files);
         if (m.t === 'remove') return void this.store.remove(peer.key, m.hashes);
         if (m.t === 'query') return this.router.onQuery(peer, m);
@@ -241,8 +243,10 @@ export class SuperPeerLeader {
         if (m.t === 'query') return this.router.onQuery(peer, m);
         break;
       case 'link':
+        // Anything after the hellos: the other side has this link up too.
+        peer.confirmed = true;
         if (m.t === 'query') return this.router.onQuery(peer, m);
-        if (m.t === 'hit') return this.router.onHit(m);
+        if (m.t === 'hit') return this.router.onHit(peer, m);
         if (m.t === 'leaders') return this.net.onLeaders(peer, m.leaders);
         break;
       case 'waiting':
@@ -258,6 +262,7 @@ export class SuperPeerLeader {
       this.store.removeMember(peer.key);
     }
     this.searchers.delete(peer);
+    this.router.release(peer);
     this.promotion.onClosed(peer);
     if (peer.role === 'link' || peer.role === 'dialing') this.net.onClosed(peer);
     if (this.closed && this.peers.size === 0) this.drained?.();
@@ -282,9 +287,11 @@ export class SuperPeerLeader {
   private admit(peer: Peer, m: Extract<SuperPeerMessage, { t: 'join' }>): void {
     const key = `m${++this.memberSeq}`;
     // Files are served at the address this connection comes from, on the member's files port.
+    // Without one (files port 0, or a connection that is not IPv4) nothing can be served: such a
+    // member gets no listing, so its join files and later adds are ignored rather than indexed
+    // under an address nobody could download from.
     const address = wireEndpoint(peer.ch.remote.host, m.filesPort);
-    this.store.addMember(key, address ?? { host: '0.0.0.0', port: 1 });
-    if (address !== undefined) this.store.add(key, m.files);
+    if (address !== undefined && this.store.addMember(key, address)) this.store.add(key, m.files);
     peer.role = 'member';
     peer.key = key;
     peer.attachedAt = this.clock.now();

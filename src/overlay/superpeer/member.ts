@@ -72,6 +72,8 @@ export class SuperPeerMember {
   private maxFiles = MAX_BATCH_FILES;
   private current: { readonly peer: Peer; readonly leader: Endpoint } | undefined;
   private reattaching = false;
+  /** Where the last redirect sent us, not tried yet (the re-attach loop takes it). */
+  private redirectedTo: readonly Endpoint[] = [];
   private promoting = false;
   private promoted: SuperPeerLeader | undefined;
   private closed = false;
@@ -158,6 +160,7 @@ export class SuperPeerMember {
       promotions: 0,
       searchers: 0,
       droppedHits: 0,
+      droppedQueries: 0,
     };
     if (this.promoted === undefined) return mine;
     // Its own files are counted by its leader now.
@@ -279,11 +282,14 @@ export class SuperPeerMember {
       case 'promote':
         return void this.promote(m.leaders);
       case 'redirect': {
-        // The leader moves us (to a new leader it promoted): go there, else anywhere.
+        // The leader moves us (to a new leader it promoted): go there, else anywhere. A redirect
+        // can come in the same read as the welcome, while a re-attach is still running: that loop
+        // then sees no leader, takes these and goes on.
         const from = this.current?.leader;
         this.leave();
         this.emit('redirected', from);
-        return void this.reattach(m.leaders, undefined);
+        this.redirectedTo = m.leaders;
+        return void this.reattach(undefined);
       }
       case 'ping':
         return void peer.send({ t: 'pong' });
@@ -303,24 +309,34 @@ export class SuperPeerMember {
     this.uploaded.clear();
     if (this.closed || this.promoted !== undefined) return;
     this.emit('lost-leader', leader);
-    void this.reattach([], leader);
+    void this.reattach(leader);
   }
 
-  /** Try `first`, then the known leaders (`last` at the end), again every retryMs until attached. */
-  private async reattach(first: readonly Endpoint[], last: Endpoint | undefined): Promise<void> {
+  /**
+   * Try where the last redirect sent us, then the known leaders (`last` at the end), until a
+   * leader is current: again every retryMs, or at once when the leader that just welcomed us
+   * redirected us before the attempt even returned (welcome and redirect in one read).
+   */
+  private async reattach(last: Endpoint | undefined): Promise<void> {
     if (this.reattaching) return;
     this.reattaching = true;
     try {
-      let order = first;
+      let quick = 0;
       while (!this.closed && this.promoted === undefined && this.current === undefined) {
+        const redirected = this.redirectedTo;
+        this.redirectedTo = [];
         const lastKey = last === undefined ? '' : endpointKey(last);
         const others = this.known.attachOrder().filter((e) => endpointKey(e) !== lastKey);
+        let welcomed = false;
         try {
-          await this.tryLeaders([...order, ...others, ...(last === undefined ? [] : [last])]);
-          return;
+          await this.tryLeaders([...redirected, ...others, ...(last === undefined ? [] : [last])]);
+          welcomed = true;
         } catch {
-          order = [];
+          // nobody accepted: wait and try again
         }
+        if (this.current !== undefined) return;
+        // Welcomed, then redirected at once: follow without waiting (a few times in a row at most).
+        if (welcomed && this.redirectedTo.length > 0 && quick++ < MAX_REDIRECTS) continue;
         await waitFor(this.clock, this.retryMs, this.lifetime.signal);
       }
     } finally {

@@ -32,8 +32,10 @@ export interface SuperPeerStats {
   promotions: number;
   /** Connections that only search (no join). */
   searchers: number;
-  /** Hits dropped: unknown query id, or over the per-query relay limit. */
+  /** Hits dropped: unknown query id, from a link the query was not sent to, or over the per-query relay limit. */
   droppedHits: number;
+  /** Queries dropped because their connection sent them over its rate limit. */
+  droppedQueries: number;
 }
 
 export class MessageCounts {
@@ -81,6 +83,7 @@ export function addStats(a: SuperPeerStats, b: SuperPeerStats): SuperPeerStats {
     promotions: a.promotions + b.promotions,
     searchers: a.searchers + b.searchers,
     droppedHits: a.droppedHits + b.droppedHits,
+    droppedQueries: a.droppedQueries + b.droppedQueries,
   };
 }
 
@@ -106,6 +109,8 @@ export class Peer {
   leaderId = '';
   address: Endpoint | undefined = undefined;
   outbound = false;
+  /** The other side has the link up too: it answered our hello (outbound), or spoke after its hello (inbound). */
+  confirmed = false;
   members = 0;
   maxMembers = 0;
   onHello: ((ok: boolean) => void) | undefined = undefined;

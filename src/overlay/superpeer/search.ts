@@ -91,6 +91,11 @@ export async function searchLeaders(leaders: readonly Endpoint[], query: Query, 
       errors.push(`${formatEndpoint(leader)}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
+    if (aborted()) {
+      // Interrupted just as the connection came up: do not ask after all.
+      conn.destroy();
+      return { hits: [], leader: undefined };
+    }
     const peer = new Peer(new Channel(conn, superPeerCodec), new MessageCounts(), 'dialing', clock.now());
     const id = randomHex(random, ID_BYTES);
     const collector = new HitCollector(options.onHit);

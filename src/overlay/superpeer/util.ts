@@ -3,7 +3,7 @@ import type { Endpoint, Random } from '../../net/index.js';
 /*
  * Small helpers shared by the leader and the member: endpoint keys,
  * IPv4 normalisation (sources and leader lists travel as 6-byte IPv4
- * addresses), random ids, and a bounded map that forgets the oldest entry.
+ * addresses), random ids, and a token bucket for rate limits.
  */
 
 /** "host:port", the key of an endpoint in maps. */
@@ -39,43 +39,37 @@ export function randomHex(random: Random, bytes: number): string {
   return s;
 }
 
-/** A Map that keeps at most `capacity` entries, dropping the least recently set. */
-export class BoundedMap<K, V> {
-  private readonly map = new Map<K, V>();
+/**
+ * A token bucket on the injected clock: `perSecond` tokens a second, at most
+ * `burst` saved up. A take without a token is excess; excess also piles up
+ * (and drains at `perSecond`), and a sender more than `burst` over is told
+ * to go.
+ */
+export class RateLimit {
+  private tokens: number;
+  private excess = 0;
+  private at: number;
 
-  constructor(private readonly capacity: number) {}
-
-  get(key: K): V | undefined {
-    return this.map.get(key);
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.at = now;
   }
 
-  has(key: K): boolean {
-    return this.map.has(key);
-  }
-
-  set(key: K, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    while (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next();
-      if (oldest.done === true) break;
-      this.map.delete(oldest.value);
+  /** 'ok': go ahead; 'drop': over the rate; 'close': far over it. */
+  take(now: number): 'ok' | 'drop' | 'close' {
+    const refill = (Math.max(0, now - this.at) / 1000) * this.perSecond;
+    this.at = Math.max(this.at, now);
+    this.tokens = Math.min(this.burst, this.tokens + refill);
+    this.excess = Math.max(0, this.excess - refill);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 'ok';
     }
-  }
-
-  delete(key: K): void {
-    this.map.delete(key);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  values(): IterableIterator<V> {
-    return this.map.values();
-  }
-
-  clear(): void {
-    this.map.clear();
+    this.excess += 1;
+    return this.excess > this.burst ? 'close' : 'drop';
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSuperpeerKind, superpeerKind } from '../../../src/cli/commands/superpeer.js';
-import { tcpTransport, type Endpoint } from '../../../src/net/index.js';
+import { tcpTransport, type Endpoint, type StreamTransport } from '../../../src/net/index.js';
 import { parseQuery, type Source } from '../../../src/overlay/index.js';
 import { HOST, shareFiles, until } from './helpers.js';
 
@@ -9,7 +9,8 @@ import { HOST, shareFiles, until } from './helpers.js';
  * The CLI side: `peerkit superpeer` as an OverlayKind. serve runs a leader
  * and says where; share attaches a member with real served files and shows
  * it in its status line; search asks the leader without joining and reports
- * each source; a search with nobody to ask is an unreachable error.
+ * each source; a search with nobody to ask is an unreachable error; Ctrl-C
+ * (the context's signal) ends a search that is still connecting.
  */
 
 describe('superpeer CLI kind', () => {
@@ -62,5 +63,30 @@ describe('superpeer CLI kind', () => {
       await leader.close();
       await shared.close();
     }
+  });
+
+  it('search (and so get) stops on Ctrl-C while it is still connecting', async () => {
+    // A network where connecting never completes: only the abort signal ends it.
+    const hanging: StreamTransport = {
+      connect: (_to, options) =>
+        new Promise((_resolve, reject) => {
+          options?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        }),
+      listen: () => Promise.reject(new Error('no listening here')),
+    };
+    const kind = createSuperpeerKind({ transport: hanging });
+    const stop = new AbortController();
+    const t = performance.now();
+    const found: Source[] = [];
+    const search = kind.search({ contacts: [{ host: HOST, port: 9 }], query: parseQuery('x'), ttl: 1, waitMs: 60_000, signal: stop.signal, log: () => undefined, onHit: (s) => found.push(s) });
+    setTimeout(() => stop.abort(), 50);
+    await search;
+    assert.ok(performance.now() - t < 2_000, 'it ended at once, not after the connect timeout');
+    assert.deepEqual(found, []);
+    // Already interrupted: nothing is dialled at all.
+    let dialled = 0;
+    const counting = createSuperpeerKind({ transport: { ...hanging, connect: (to, o) => (dialled++, hanging.connect(to, o)) } });
+    await counting.search({ contacts: [{ host: HOST, port: 9 }], query: parseQuery('x'), ttl: 1, waitMs: 60_000, signal: stop.signal, log: () => undefined, onHit: () => undefined });
+    assert.equal(dialled, 0);
   });
 });

@@ -17,8 +17,11 @@ import { HOST, searchUntil, until } from './helpers.js';
 const quiet = { announceMs: 600_000, pingMs: 600_000 };
 const song: SharedFile = { hash: 'a'.repeat(40), name: 'come back song.flac', size: 99 };
 
-/** A "leader" that welcomes every join, lists `others` as leaders, then never says anything again. */
-async function silentLeader(others: readonly Endpoint[]): Promise<{ server: Server; at: Endpoint; sockets: Socket[] }> {
+/**
+ * A "leader" that welcomes every join, lists `others` as leaders, then never says anything again;
+ * with `redirectTo`, it sends a redirect there in the same write as the welcome (one TCP chunk).
+ */
+async function silentLeader(others: readonly Endpoint[], redirectTo?: readonly Endpoint[]): Promise<{ server: Server; at: Endpoint; sockets: Socket[] }> {
   const sockets: Socket[] = [];
   const server = createServer((s) => {
     sockets.push(s);
@@ -27,7 +30,8 @@ async function silentLeader(others: readonly Endpoint[]): Promise<{ server: Serv
     s.on('data', (chunk) => {
       for (const d of decoder.push(chunk)) {
         if (superPeerCodec.decode(d).t !== 'join') continue;
-        s.write(superPeerCodec.encode({ t: 'welcome', maxFiles: 100, leaders: others.map((address) => ({ address, members: 0, maxMembers: 10 })) }));
+        const welcome = superPeerCodec.encode({ t: 'welcome', maxFiles: 100, leaders: others.map((address) => ({ address, members: 0, maxMembers: 10 })) });
+        s.write(redirectTo === undefined ? welcome : Buffer.concat([welcome, superPeerCodec.encode({ t: 'redirect', leaders: redirectTo })]));
       }
     });
   });
@@ -89,6 +93,39 @@ describe('superpeer member re-attaching', () => {
       hits.map((h) => h.source),
       [{ ...song, address: { host: HOST, port: 5556 } }],
     );
+  });
+
+  it('follows a redirect that comes with the welcome while it is re-attaching', async () => {
+    const real = new SuperPeerLeader({ transport: tcpTransport, ...quiet });
+    closers.push(() => real.close());
+    const realAt = await real.listen(HOST, 0);
+    // Welcomes and, in the same chunk, sends the member on to the real leader.
+    const fickle = await silentLeader([], [realAt]);
+    const first = await silentLeader([fickle.at]);
+    for (const l of [fickle, first]) {
+      closers.push(() => {
+        for (const s of l.sockets) s.destroy();
+        l.server.close();
+      });
+    }
+    const events: SuperPeerMemberEvent[] = [];
+    const m = new SuperPeerMember({ transport: tcpTransport, files: [song], filesPort: 5557, pingMs: 600_000, retryMs: 50, onEvent: (e) => events.push(e) });
+    closers.push(() => m.close());
+    await m.attach([first.at]);
+    // The first leader goes: the member re-attaches to the fickle one, which redirects it at once.
+    for (const s of first.sockets) s.destroy();
+    await until(() => m.leader()?.port === realAt.port, 'the member followed the redirect to the real leader', 3_000);
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.leader?.port]),
+      [
+        ['attached', first.at.port],
+        ['lost-leader', first.at.port],
+        ['attached', fickle.at.port],
+        ['redirected', fickle.at.port],
+        ['attached', realAt.port],
+      ],
+    );
+    await until(() => real.stats().files === 1, 'its file is indexed at the real leader');
   });
 
   it('rejects attach with an unreachable error when no leader answers', async () => {
