@@ -63,9 +63,11 @@ export class PeerCandidates {
     if (c.failures >= MAX_FAILURES) this.list.delete(key(e));
   }
 
-  /** The connection to `e` ended (or the dial succeeded and later closed): it may be dialled again. */
-  released(e: Endpoint): void {
+  /** The connection to `e` ended (or the dial succeeded and later closed): it may be dialled again from `retryAt` on. */
+  released(e: Endpoint, retryAt = 0): void {
     const c = this.list.get(key(e));
-    if (c !== undefined) c.busy = false;
+    if (c === undefined) return;
+    c.busy = false;
+    c.retryAt = Math.max(c.retryAt, retryAt);
   }
 }

@@ -83,6 +83,8 @@ export class PeerConnection {
   /** Blocks being read from storage for it right now. */
   reading = 0;
   private closed = false;
+  /** The last write found the send buffer over its mark; cleared when it drains. */
+  private full = false;
   private readonly goneHandlers: (() => void)[] = [];
   private readonly conn: StreamConnection;
   private readonly decoder: WireDecoder;
@@ -111,9 +113,13 @@ export class PeerConnection {
     return this.closed;
   }
 
-  /** Whether more bulk data may be queued now. */
+  /**
+   * Whether more bulk data may be queued now: not after the connection said its send buffer is full (a write returned false),
+   * until it drains. The transport's own mark decides, so no constant here can disagree with it and wait for a drain that
+   * never comes.
+   */
   get writable(): boolean {
-    return !this.closed && this.conn.bufferedAmount < SEND_BUFFER;
+    return !this.closed && !this.full;
   }
 
   /** Start delivering messages (those that arrived with the handshake first). */
@@ -124,7 +130,10 @@ export class PeerConnection {
       this.decoder.push(chunk);
       this.drainDecoder();
     });
-    this.conn.onDrain(() => this.events?.drain(this));
+    this.conn.onDrain(() => {
+      this.full = false;
+      this.events?.drain(this);
+    });
     this.conn.onClose((e) => this.gone(e !== undefined ? `connection lost: ${e.message}` : 'closed by peer'));
     this.drainDecoder();
     this.conn.resume();
@@ -140,13 +149,13 @@ export class PeerConnection {
   sendAll(ms: readonly Message[], now: number): void {
     if (this.closed || ms.length === 0) return;
     this.lastSentAt = now;
-    this.conn.write(Buffer.concat(ms.map(encodeMessage)));
+    if (!this.conn.write(Buffer.concat(ms.map(encodeMessage)))) this.full = true;
   }
 
   send(m: Message, now: number): void {
     if (this.closed) return;
     this.lastSentAt = now;
-    this.conn.write(encodeMessage(m));
+    if (!this.conn.write(encodeMessage(m))) this.full = true;
   }
 
   /** A block, written as header then data, so the block is never copied into a frame. */
@@ -154,7 +163,7 @@ export class PeerConnection {
     if (this.closed) return;
     this.lastSentAt = now;
     this.conn.write(encodePieceHeader(index, begin, block.length));
-    this.conn.write(block);
+    if (!this.conn.write(block)) this.full = true;
     this.upload.add(block.length, now);
     this.uploadAverage.add(block.length, now);
   }
@@ -194,6 +203,3 @@ export class PeerConnection {
     }
   }
 }
-
-/** Upload no more while this much is queued for the socket: enough to keep a fast link busy between event-loop turns. */
-export const SEND_BUFFER = 1024 * 1024;

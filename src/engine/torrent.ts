@@ -48,6 +48,8 @@ const MAX_STRIKES = 3;
 const MAX_REQUEST = 128 * 1024;
 /** Requests a peer may queue at us (BEP 10 `reqq` we advertise). */
 const OUR_REQQ = 2000;
+/** A peer whose connection closed (for a reason other than both seeding) may be dialled again after this long. */
+const RECONNECT_MS = 5_000;
 
 export type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
 
@@ -264,8 +266,16 @@ export class Torrent {
   addPeer(peer: PeerConnection): boolean {
     if (!this.acceptsPeers) return false;
     if (this.banned.has(this.banKey(peer))) return false;
+    for (const p of this.peers.values()) {
+      if (Buffer.compare(p.peerId, peer.peerId) !== 0) continue;
+      // Two peers that dial each other at the same moment each hold two connections. Both keep the one opened by the
+      // peer with the lower id (libtorrent's rule): refusing the newer one on both sides would close both.
+      const keepNew = peer.outgoing !== p.outgoing && peer.outgoing === Buffer.compare(this.session.peerId, peer.peerId) < 0;
+      if (!keepNew) return false;
+      p.close('duplicate connection');
+      break;
+    }
     if (this.peers.size >= (this.options.maxPeers ?? 50)) return false;
-    for (const p of this.peers.values()) if (Buffer.compare(p.peerId, peer.peerId) === 0) return false;
     this.peers.set(peer.key, peer);
     const now = this.now();
     peer.attach(
@@ -308,7 +318,9 @@ export class Torrent {
     this.picker.removePeer(peer.key);
     this.uploader.forget(peer);
     this.extensions.forget(peer);
-    this.candidates.released(peer.remote);
+    // Two seeds have nothing to say to each other: not again while we seed. Anyone else may be dialled again, after a pause,
+    // so that peers that close on each other do not reconnect every round trip.
+    this.candidates.released(peer.remote, this.now() + (this.have.complete && peer.pieces.complete ? Infinity : RECONNECT_MS));
     this.emit({ type: 'peer-disconnected', address: peer.address, reason });
     // Its requested blocks are free again: give them to the others.
     for (const p of this.peers.values()) this.fillRequests(p);
