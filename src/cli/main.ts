@@ -11,6 +11,7 @@ import { directoryKind } from './commands/directory.js';
 import { floodKind } from './commands/flood.js';
 import { getCommand } from './commands/get.js';
 import { infoCommand } from './commands/info.js';
+import { labCommand } from './commands/lab.js';
 import { seedCommand } from './commands/seed.js';
 import { superpeerKind } from './commands/superpeer.js';
 import { trackerCommand } from './commands/tracker.js';
@@ -31,7 +32,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, overlayCommand(directoryKind), overlayCommand(floodKind), overlayCommand(superpeerKind), demoCommand];
+const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, overlayCommand(directoryKind), overlayCommand(floodKind), overlayCommand(superpeerKind), labCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
