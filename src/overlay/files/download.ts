@@ -154,7 +154,13 @@ async function fetchInto(source: Source, part: string, state: FetchState, option
     why ??= e;
     req.destroy(e);
   };
-  req.setTimeout(idleMs, () => stop(new OverlayError('timeout', `${where} sent nothing for ${seconds(idleMs)} (stopped ${at()})${RESUME_HINT}`)));
+  // Idle: nothing at all (no answer, no bytes) for idleMs, on the injected clock.
+  let idleTimer: Timer | undefined;
+  const armIdle = (): void => {
+    idleTimer?.cancel();
+    idleTimer = clock.setTimer(idleMs, () => stop(new OverlayError('timeout', `${where} sent nothing for ${seconds(idleMs)} (stopped ${at()})${RESUME_HINT}`)));
+  };
+  armIdle();
   const onAbort = (): void => stop(new OverlayError('closed', `download from ${where} interrupted ${at()}${RESUME_HINT}`));
   signal?.addEventListener('abort', onAbort, { once: true });
   // The minimum rate, in consecutive windows from the request: a source that trickles a byte now and then is never idle, but is too slow.
@@ -179,6 +185,7 @@ async function fetchInto(source: Source, part: string, state: FetchState, option
       req.end();
     });
     responded = true;
+    armIdle();
     checkResponse(res, source, from, where);
     if (res.statusCode === 200 && from > 0) {
       // The server ignored the range: start again from byte 0.
@@ -198,6 +205,7 @@ async function fetchInto(source: Source, part: string, state: FetchState, option
         throw diskError('write', part, e);
       }
       hash.update(chunk);
+      armIdle();
       offset += chunk.length;
       state.have = offset;
       options.onProgress?.(offset, source.size);
@@ -212,6 +220,7 @@ async function fetchInto(source: Source, part: string, state: FetchState, option
     throw new OverlayError('unreachable', `download from ${where} broke off ${at()}: ${cause}${RESUME_HINT}`);
   } finally {
     rateTimer?.cancel();
+    idleTimer?.cancel();
     signal?.removeEventListener('abort', onAbort);
     // A response read to its end leaves the socket to the agent (it may be reused); anything else is torn down.
     if (!complete) req.destroy();
