@@ -2,6 +2,7 @@ import { realClock, tcpTransport, type Clock, type Endpoint, type StreamConnecti
 import { Channel } from '../common/channel.js';
 import { OverlayError } from '../common/errors.js';
 import { formatEndpoint, type SharedFile } from '../common/shared.js';
+import { RateBudget } from '../common/rate.js';
 import { Catalog, type Listing } from '../common/catalog.js';
 import { clipReason, directoryCodec, MAX_RESULTS_PER_MESSAGE, type DirectoryMessage } from './codec.js';
 
@@ -75,9 +76,8 @@ interface Connection {
   listing: Listing | undefined;
   /** Refused or leaving: its messages are ignored until the close arrives. */
   done: boolean;
-  /** The search token bucket: searches it may make now (below 0 after refusals: refused searches are owed too), as of `tokensAt`. */
-  tokens: number;
-  tokensAt: number;
+  /** Its search budget: refused searches are owed too, and a connection far over the rate is cut. */
+  readonly searches: RateBudget;
   /** Set when the connection was refused and must not stay half open: destroys it after REFUSED_LINGER_MS. */
   linger: Timer | undefined;
 }
@@ -168,7 +168,7 @@ export class DirectoryServer {
       return;
     }
     const now = this.clock.now();
-    const c: Connection = { channel, lastHeard: now, listing: undefined, done: false, tokens: this.searchBurst, tokensAt: now, linger: undefined };
+    const c: Connection = { channel, lastHeard: now, listing: undefined, done: false, searches: new RateBudget(this.searchRate, this.searchBurst, now, this.searchBurst, true), linger: undefined };
     this.connections.add(c);
     channel.onMessage((m) => this.receive(c, m));
     channel.onClose((error) => {
@@ -200,10 +200,11 @@ export class DirectoryServer {
         c.channel.send({ type: 'pong', id: m.id });
         return;
       case 'search': {
-        if (!this.takeSearchToken(c)) {
+        const verdict = c.searches.take(this.clock.now());
+        if (verdict !== 'accept') {
           this.searchesRefused++;
           // Far over the rate (more refused than a whole burst, not yet paid back): the connection goes.
-          if (c.tokens < -this.searchBurst) return this.refuse(c, `${TOO_MANY_SEARCHES}: over ${this.searchRate} a second, bursts of ${this.searchBurst}`, true);
+          if (verdict === 'cut') return this.refuse(c, `${TOO_MANY_SEARCHES}: over ${this.searchRate} a second, bursts of ${this.searchBurst}`, true);
           c.channel.send({ type: 'error', id: m.id, reason: TOO_MANY_SEARCHES });
           return;
         }
@@ -246,18 +247,6 @@ export class DirectoryServer {
     }
   }
 
-  /**
-   * The token bucket of a connection's searches: refilled at `searchRate` a second up to `searchBurst`. True when a
-   * search may go ahead (and takes its token); false when it is over the rate, and then the refused search is owed
-   * too (the bucket goes below 0), so a connection that keeps sending must slow down to be answered again.
-   */
-  private takeSearchToken(c: Connection): boolean {
-    const now = this.clock.now();
-    c.tokens = Math.min(this.searchBurst, c.tokens + (Math.max(0, now - c.tokensAt) * this.searchRate) / 1000);
-    c.tokensAt = now;
-    c.tokens -= 1;
-    return c.tokens >= 0;
-  }
 
   /** Send the reason, drop the peer's files and close its connection (destroyed after a while if the peer keeps its half open, when `linger`). */
   private refuse(c: Connection, reason: string, linger = false): void {

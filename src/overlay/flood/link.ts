@@ -2,7 +2,7 @@ import type { Clock, Endpoint, Timer } from '../../net/index.js';
 import type { Channel } from '../common/channel.js';
 import type { FloodMessage, FloodMessageType } from './codec.js';
 import { FLOOD_MESSAGE_TYPES } from './codec.js';
-import type { QueryBudget } from './rate.js';
+import type { RateBudget } from '../common/rate.js';
 
 /*
  * One connection of a flood node and what the node knows about it. A link
@@ -32,8 +32,8 @@ export interface Link {
   lastHeard: number;
   /** Pings sent and not yet answered: a pong is welcome only in answer to one. */
   pingsOut: number;
-  /** The new queries this neighbour may still send (rate.ts). */
-  readonly budget: QueryBudget;
+  /** The new queries this neighbour may still send (common/rate.ts). */
+  readonly budget: RateBudget;
   /** Called when a pong (or the end of the link) arrives. */
   pongWaiters: (() => void)[];
   /** Resolves true when the link becomes a neighbour, false when it closes before. */
@@ -44,7 +44,7 @@ export interface Link {
   markClosed(): void;
 }
 
-export function newLink(key: string, channel: Channel<FloodMessage>, outgoing: boolean, dialed: Endpoint | undefined, budget: QueryBudget, now: number): Link {
+export function newLink(key: string, channel: Channel<FloodMessage>, outgoing: boolean, dialed: Endpoint | undefined, budget: RateBudget, now: number): Link {
   let settle: (ok: boolean) => void = () => undefined;
   let markClosed: () => void = () => undefined;
   const ready = new Promise<boolean>((resolve) => (settle = resolve));

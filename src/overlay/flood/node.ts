@@ -6,9 +6,12 @@ import { answer, shareable } from './answers.js';
 import { FLOOD_MAX_FRAME, floodCodec, ID_BYTES, MAX_ADDRESSES, type FloodMessage } from './codec.js';
 import { addressKey, AddressBook, ipv4Of, pick, randomBytes } from './known.js';
 import { describe, duplicateToDrop, isNeighbour, newLink, pingAll, total, zeroCounts, type Link } from './link.js';
-import { QueryBudget } from './rate.js';
+import { RateBudget } from '../common/rate.js';
 import { QueryRouter } from './router.js';
 import { MAX_SEARCH_SOURCES, settings, type FloodHit, type FloodJoinOptions, type FloodNodeOptions, type FloodSearchOptions, type FloodStats, type Settings } from './types.js';
+
+/** A neighbour whose dropped queries pile past this many bursts keeps sending well over twice the rate: it is disconnected. */
+export const CUT_FACTOR = 4;
 
 /*
  * A node of the flooding overlay (docs/flood.md), Gnutella style: it keeps
@@ -251,7 +254,7 @@ export class FloodNode {
 
   private attach(channel: Channel<FloodMessage>, outgoing: boolean, dialed: Endpoint | undefined): Link {
     const now = this.clock.now();
-    const link = newLink(`n${++this.nextKey}`, channel, outgoing, dialed, new QueryBudget(this.cfg.queryRate, this.cfg.queryBurst, now), now);
+    const link = newLink(`n${++this.nextKey}`, channel, outgoing, dialed, new RateBudget(this.cfg.queryRate, this.cfg.queryBurst, now, CUT_FACTOR * this.cfg.queryBurst), now);
     this.links.set(link.key, link);
     channel.onMessage((m) => this.receive(link, m));
     channel.onClose((e) => this.lost(link, e));

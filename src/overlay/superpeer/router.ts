@@ -3,7 +3,8 @@ import { OverlayError } from '../common/errors.js';
 import type { Query, Source } from '../common/shared.js';
 import { chunk, type SuperPeerMessage } from './codec.js';
 import type { Peer } from './peer.js';
-import { RateLimit, wireEndpoint } from './util.js';
+import { RateBudget } from '../common/rate.js';
+import { wireEndpoint } from './util.js';
 
 /*
  * How a leader routes queries and hits (the Gnutella scheme, among leaders
@@ -64,7 +65,7 @@ export class QueryRouter {
   private readonly seen: SeenTable;
   /** This leader's own searches, which no connection can push out. */
   private readonly own = new Map<string, Route>();
-  private readonly limits = new Map<Peer, RateLimit>();
+  private readonly limits = new Map<Peer, RateBudget>();
   private readonly connectionQuota: number;
   private readonly linkQuota: number;
 
@@ -130,13 +131,13 @@ export class QueryRouter {
     const now = this.options.clock.now();
     if (limit === undefined) {
       const rate = fromLink ? this.options.linkQueryRate : this.options.queryRate;
-      limit = new RateLimit(rate, 2 * rate, now);
+      limit = new RateBudget(rate, 2 * rate, now);
       this.limits.set(peer, limit);
     }
     const verdict = limit.take(now);
-    if (verdict === 'ok') return true;
+    if (verdict === 'accept') return true;
     this.droppedQueries++;
-    if (verdict === 'close') {
+    if (verdict === 'cut') {
       peer.send({ t: 'bye', reason: 'too many queries' });
       peer.ch.fail(new OverlayError('bad-message', 'too many queries, far over the rate limit'));
     }

@@ -38,38 +38,3 @@ export function randomHex(random: Random, bytes: number): string {
   for (let i = 0; i < bytes; i++) s += Math.floor(random() * 256).toString(16).padStart(2, '0');
   return s;
 }
-
-/**
- * A token bucket on the injected clock: `perSecond` tokens a second, at most
- * `burst` saved up. A take without a token is excess; excess also piles up
- * (and drains at `perSecond`), and a sender more than `burst` over is told
- * to go.
- */
-export class RateLimit {
-  private tokens: number;
-  private excess = 0;
-  private at: number;
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.tokens = burst;
-    this.at = now;
-  }
-
-  /** 'ok': go ahead; 'drop': over the rate; 'close': far over it. */
-  take(now: number): 'ok' | 'drop' | 'close' {
-    const refill = (Math.max(0, now - this.at) / 1000) * this.perSecond;
-    this.at = Math.max(this.at, now);
-    this.tokens = Math.min(this.burst, this.tokens + refill);
-    this.excess = Math.max(0, this.excess - refill);
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 'ok';
-    }
-    this.excess += 1;
-    return this.excess > this.burst ? 'close' : 'drop';
-  }
-}
