@@ -19,6 +19,12 @@ export interface StreamConnection {
   write(data: Uint8Array): boolean;
   /** Bytes queued and not yet handed to the network. */
   readonly bufferedAmount: number;
+  /**
+   * The send buffer's mark: `write` returns false once bufferedAmount reaches it, and onDrain follows when it is
+   * back under. A sender that may want to take back what it queued (a BitTorrent peer that chokes or is sent a
+   * cancel) keeps it near what the link sends in a moment; the default suits bulk data.
+   */
+  highWater: number;
   /** One handler each; a later call replaces it. */
   onData(handler: (chunk: Uint8Array) => void): void;
   onDrain(handler: () => void): void;
@@ -52,6 +58,8 @@ export interface StreamTransport {
 
 /** Loopback and LAN peers send far faster than one event-loop turn drains: a larger mark means fewer drain round trips. */
 const HIGH_WATER = 1024 * 1024;
+/** Node's own mark decides when 'drain' fires (the buffer emptied after passing it): ours must not be below it. */
+const MIN_HIGH_WATER = 16 * 1024;
 
 function wrap(socket: Socket): StreamConnection {
   let closeHandler: (error?: Error) => void = () => undefined;
@@ -60,6 +68,7 @@ function wrap(socket: Socket): StreamConnection {
   let closed = false;
   let failure: Error | undefined;
   let corked = false;
+  let mark = HIGH_WATER;
   const uncork = (): void => {
     corked = false;
     socket.uncork();
@@ -89,10 +98,16 @@ function wrap(socket: Socket): StreamConnection {
         process.nextTick(uncork);
       }
       socket.write(data);
-      return socket.writableLength < HIGH_WATER;
+      return socket.writableLength < mark;
     },
     get bufferedAmount() {
       return socket.writableLength;
+    },
+    get highWater() {
+      return mark;
+    },
+    set highWater(bytes: number) {
+      mark = Math.max(MIN_HIGH_WATER, Math.floor(bytes));
     },
     onData: (h) => void (dataHandler = h),
     onDrain: (h) => void (drainHandler = h),

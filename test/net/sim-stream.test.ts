@@ -120,6 +120,28 @@ describe('simulated streams: the StreamConnection contract', () => {
     assert.ok(near(drainedAt! - start, 163.84, 0.001), `drained after ${drainedAt! - start} ms`);
   });
 
+  it('highWater moves the mark: write says false sooner, and raising it above what is buffered drains at once', async () => {
+    const { clock, net } = setup();
+    const a = net.addNode('10.0.0.1', { up: 100_000 });
+    const b = net.addNode('10.0.0.2');
+    const { client, server } = await connectPair(clock, a.transport, b.transport, '10.0.0.2');
+    new Sink(server, clock, Infinity);
+    assert.equal(client.highWater, SIM_HIGH_WATER);
+    client.highWater = 48 * 1024;
+    const block = new Uint8Array(16 * 1024);
+    let writes = 0;
+    while (client.write(block)) writes++;
+    assert.equal(writes, 2);
+    assert.equal(client.bufferedAmount, 48 * 1024);
+    let drains = 0;
+    client.onDrain(() => drains++);
+    const at = clock.now();
+    client.highWater = 64 * 1024;
+    await clock.run({ until: () => drains > 0 });
+    assert.equal(clock.now(), at, 'in a later event of the same instant, not after a packet');
+    assert.throws(() => (client.highWater = 0), RangeError);
+  });
+
   it('pause holds data back, and a paused reader stops the writer', async () => {
     const { clock, net } = setup();
     const a = net.addNode('10.0.0.1');

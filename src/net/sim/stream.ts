@@ -16,8 +16,8 @@ import { Queue } from './queue.js';
  *   and its 16 KiB block travel together). Buffers are kept by reference,
  *   not copied, as node:net does: do not change a buffer after writing it.
  * - `bufferedAmount` is what was written and has not finished crossing our
- *   uplink; past HIGH_WATER `write` returns false, and `onDrain` fires once
- *   it is back under HIGH_WATER.
+ *   uplink; past `highWater` (HIGH_WATER unless set) `write` returns false,
+ *   and `onDrain` fires once it is back under.
  * - Flow control: at most WINDOW bytes may be between our uplink and the
  *   peer's onData. A paused receiver, or one with no onData handler yet,
  *   keeps its data in its inbox (nothing is lost to a handler set late), the
@@ -55,6 +55,8 @@ export class SimStream implements StreamConnection {
   peer!: SimStream;
   // Sending side.
   private readonly sendQueue = new Queue<Uint8Array>();
+  /** write() says false from here (HIGH_WATER unless set). */
+  private mark = HIGH_WATER;
   /** Bytes in sendQueue. */
   private queued = 0;
   /** Bytes taken by the uplink and not yet transmitted. */
@@ -107,6 +109,17 @@ export class SimStream implements StreamConnection {
     return this.queued + this.inService;
   }
 
+  get highWater(): number {
+    return this.mark;
+  }
+
+  set highWater(bytes: number) {
+    if (!(bytes > 0)) throw new RangeError(`highWater must be a positive number of bytes, got ${bytes}`);
+    this.mark = bytes;
+    // A writer waiting on a mark that just rose above what is buffered hears at once (in a later event, as always).
+    if (this.drainArmed && this.bufferedAmount < this.mark) this.node.clock.setTimer(0, () => this.maybeDrain());
+  }
+
   write(data: Uint8Array): boolean {
     if (this.closed || this.ending) return false;
     if (data.length > 0) {
@@ -114,7 +127,7 @@ export class SimStream implements StreamConnection {
       this.queued += data.length;
       if (this.inFlight < WINDOW) this.node.uplink.wake(this.tx);
     }
-    const ok = this.bufferedAmount < HIGH_WATER;
+    const ok = this.bufferedAmount < this.mark;
     if (!ok) this.drainArmed = true;
     return ok;
   }
@@ -202,10 +215,13 @@ export class SimStream implements StreamConnection {
       return;
     }
     this.inService -= p.bytes;
-    if (this.drainArmed && this.bufferedAmount < HIGH_WATER) {
-      this.drainArmed = false;
-      this.drainHandler();
-    }
+    this.maybeDrain();
+  }
+
+  private maybeDrain(): void {
+    if (this.closed || !this.drainArmed || this.bufferedAmount >= this.mark) return;
+    this.drainArmed = false;
+    this.drainHandler();
   }
 
   /** Put `p` on the wire: it lands at the peer one latency from now, never before an earlier packet. */
