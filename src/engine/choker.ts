@@ -136,6 +136,20 @@ export class Choker {
     return { unchoke, optimistic: this.current, reasons };
   }
 
+  /**
+   * A free upload slot between rounds (an unchoked peer lost interest or left): the choked candidate that the next
+   * round would rank first, if any. Nobody is choked for it, so a slot that empties does not reshuffle the others.
+   */
+  fill(candidates: readonly ChokeCandidate[], choked: ReadonlySet<PeerKey>, seeding: boolean): PeerKey | undefined {
+    const rate = (c: ChokeCandidate): number => (seeding ? c.uploadRate : c.downloadRate);
+    let best: ChokeCandidate | undefined;
+    for (const c of candidates) {
+      if (!c.interested || c.snubbed || !choked.has(c.peer)) continue;
+      if (best === undefined || rate(c) > rate(best) || (rate(c) === rate(best) && (c.connectedAt - best.connectedAt || c.peer - best.peer) < 0)) best = c;
+    }
+    return best?.peer;
+  }
+
   private weightedPick(pool: readonly ChokeCandidate[], now: number): ChokeCandidate | undefined {
     const weight = (c: ChokeCandidate): number => (now - c.connectedAt < this.newPeerMs ? NEW_PEER_WEIGHT : 1);
     let total = 0;

@@ -3,6 +3,13 @@ import { Bitfield, encodeMessage, encodePieceHeader, WireError, type Extensions,
 import type { PeerKey } from './picker.js';
 import { CHOKE_RATE_WINDOW_MS, RateMeter } from './rate.js';
 
+/** Blocks queued in the socket to a peer: what it sends in this long, within the two bounds (bytes). */
+const SEND_BUFFER_MS = 50;
+const MIN_SEND_BUFFER = 48 * 1024;
+const MAX_SEND_BUFFER = 1024 * 1024;
+/** Round-trip samples kept per peer. */
+const RTT_SAMPLES = 8;
+
 /*
  * One neighbour: a TCP connection after a successful handshake (BEP 3).
  * It holds the four bits of state each side keeps about the other:
@@ -78,6 +85,10 @@ export class PeerConnection {
   lastBlockAt: number;
   lastSentAt: number;
   snubbed = false;
+  /** When requests went out on an empty pipeline, until the first block after them lands: a round-trip sample. */
+  private rttProbeAt: number | undefined;
+  /** The last few round-trip samples, ms (the least is the estimate: queueing only ever adds). */
+  private readonly rttSamples: number[] = [];
   /** Its requests to us, in arrival order, waiting for us to send the block. */
   readonly requests: { index: number; begin: number; length: number }[] = [];
   /** Blocks being read from storage for it right now. */
@@ -103,6 +114,29 @@ export class PeerConnection {
     this.lastSentAt = init.now;
     this.outgoing = init.outgoing;
     this.pieces = new Bitfield(init.pieceCount);
+  }
+
+  /** The round trip to this peer (request to block, when nothing else was queued), ms; undefined until measured. */
+  get rtt(): number | undefined {
+    return this.rttSamples.length === 0 ? undefined : Math.min(...this.rttSamples);
+  }
+
+  /** Requests are going out and none were outstanding: time the first block back. */
+  startRttProbe(now: number): void {
+    this.rttProbeAt ??= now;
+  }
+
+  /** A block arrived. */
+  blockArrived(now: number): void {
+    if (this.rttProbeAt === undefined) return;
+    if (this.rttSamples.length >= RTT_SAMPLES) this.rttSamples.shift();
+    this.rttSamples.push(now - this.rttProbeAt);
+    this.rttProbeAt = undefined;
+  }
+
+  /** Our requests were dropped (choke, reject, snub): a block that comes later is no sample. */
+  cancelRttProbe(): void {
+    this.rttProbeAt = undefined;
   }
 
   get address(): string {
@@ -158,14 +192,19 @@ export class PeerConnection {
     if (!this.conn.write(encodeMessage(m))) this.full = true;
   }
 
-  /** A block, written as header then data, so the block is never copied into a frame. */
+  /**
+   * A block, written as header then data, so the block is never copied into a frame. The send buffer is kept to
+   * about SEND_BUFFER_MS of this peer's rate: blocks still in the uploader's queue can be cancelled, and dropped
+   * when we choke, while what is in the socket goes out regardless.
+   */
   sendBlock(index: number, begin: number, block: Uint8Array, now: number): void {
     if (this.closed) return;
     this.lastSentAt = now;
-    this.conn.write(encodePieceHeader(index, begin, block.length));
-    if (!this.conn.write(block)) this.full = true;
     this.upload.add(block.length, now);
     this.uploadAverage.add(block.length, now);
+    this.conn.highWater = Math.min(MAX_SEND_BUFFER, Math.max(MIN_SEND_BUFFER, (this.upload.rate(now) * SEND_BUFFER_MS) / 1000));
+    this.conn.write(encodePieceHeader(index, begin, block.length));
+    if (!this.conn.write(block)) this.full = true;
   }
 
   pause(): void {

@@ -51,6 +51,11 @@ export interface PiecePickerInit {
   readonly randomFirstPieces?: number;
   /** Most peers one block is requested from in endgame. @default 2 */
   readonly endgameDuplicates?: number;
+  /**
+   * In endgame, a peer is given duplicate requests only while it has fewer than this many outstanding: duplicates
+   * go to peers that would otherwise stand idle, a few at a time. @default 2
+   */
+  readonly endgameDepth?: number;
 }
 
 export interface BlockResult {
@@ -104,6 +109,7 @@ export class PiecePicker {
   private readonly random: Random;
   private readonly randomFirst: number;
   private readonly duplicates: number;
+  private readonly endgameDepth: number;
 
   private readonly have: Uint8Array;
   private readonly wanted: Uint8Array;
@@ -134,6 +140,7 @@ export class PiecePicker {
     this.random = init.random;
     this.randomFirst = init.randomFirstPieces ?? 4;
     this.duplicates = Math.max(1, init.endgameDuplicates ?? 2);
+    this.endgameDepth = Math.max(1, init.endgameDepth ?? 2);
     this.have = new Uint8Array(n);
     this.wanted = new Uint8Array(n).fill(1);
     this.missingWanted = n;
@@ -298,19 +305,23 @@ export class PiecePicker {
       this.partialFree += blocks;
       this.takeFree(part, peer, rec, max, out);
     }
-    // 3. Endgame: duplicate blocks outstanding elsewhere, fewest copies first.
-    if (out.length < max && this.inEndgame) {
-      for (let copies = 1; copies < this.duplicates && out.length < max; copies++) {
-        for (const part of this.partials.values()) {
+    // 3. Endgame: duplicate blocks outstanding elsewhere, fewest copies first, newest requests first (they
+    // would arrive last), and only to a peer that is nearly idle. Filling every pipeline with duplicates
+    // would send most of the last blocks twice: a cancel cannot recall a block already on the wire.
+    if (out.length < max && this.inEndgame && rec.requests.size < this.endgameDepth) {
+      const budget = Math.min(max, out.length + this.endgameDepth - rec.requests.size);
+      const parts = [...this.partials.values()].reverse();
+      for (let copies = 1; copies < this.duplicates && out.length < budget; copies++) {
+        for (const part of parts) {
           if (part.inFlight === 0 || !this.usable(part.index, pieces, onlyFrom)) continue;
-          for (let j = 0; j < part.blocks && out.length < max; j++) {
+          for (let j = part.blocks - 1; j >= 0 && out.length < budget; j--) {
             const r = part.requested[j]!;
             if (r.length !== copies || r.includes(peer)) continue;
             r.push(peer);
             rec.requests.add(part.index * this.blocksPerPiece + j);
             out.push(this.blockRef(part.index, j));
           }
-          if (out.length >= max) break;
+          if (out.length >= budget) break;
         }
       }
     }
@@ -504,4 +515,4 @@ export class PiecePicker {
   }
 }
 
-export { requestQueueDepth } from './queue-depth.js';
+export { requestQueueDepth, requestQueueTime } from './queue-depth.js';

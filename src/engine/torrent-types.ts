@@ -44,4 +44,9 @@ export interface TorrentOptions {
   readonly onCheckProgress?: (done: number, total: number) => void;
   /** Trust that the store holds every piece, without a check (tests and the lab, whose seeders are built in memory). @default false */
   readonly assumeComplete?: boolean;
+  /**
+   * Super-seed (BEP 16) when we start as a seed: say we have nothing, offer each peer one piece at a time, and
+   * serve only what was offered, so an initial seeder sends each piece about once. @default false
+   */
+  readonly superSeed?: boolean;
 }

@@ -8,13 +8,14 @@ import { Announcer } from './announcer.js';
 import { PieceAssembler } from './assembler.js';
 import { PeerCandidates } from './candidates.js';
 import { checkExisting, saveResume } from './check.js';
-import { Choker } from './choker.js';
+import { Choker, type ChokeCandidate } from './choker.js';
 import { DhtAnnouncer } from './dht-announcer.js';
 import { TorrentExtensions } from './extensions.js';
 import { clientName, type PeerConnection } from './peer.js';
-import { PiecePicker, requestQueueDepth, type BlockRef, type PeerKey } from './picker.js';
+import { PiecePicker, requestQueueDepth, requestQueueTime, type BlockRef, type PeerKey } from './picker.js';
 import { RateMeter, takeAll, TokenBucket } from './rate.js';
 import type { Session } from './session.js';
+import { SuperSeeder } from './super-seed.js';
 import type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
 import { Uploader } from './upload.js';
 
@@ -94,6 +95,8 @@ export class Torrent {
   private resumeDirty = false;
   private lastResumeAt = 0;
   private stopping: Promise<void> | undefined;
+  /** Set while we are an initial seeder in super-seed mode (BEP 16). */
+  private superSeeder: SuperSeeder | undefined;
 
   constructor(session: Session, metainfo: Metainfo, options: TorrentOptions) {
     this.session = session;
@@ -198,6 +201,7 @@ export class Torrent {
       this.picker.markHave(i);
     }
     this.state = this.have.complete ? 'seeding' : 'downloading';
+    if (this.options.superSeed === true && this.have.complete) this.superSeeder = new SuperSeeder({ pieceCount: this.pieceCount, random: this.session.random, availability: (i) => this.picker.availability(i) });
     this.lastResumeAt = this.now();
     if (this.options.trackers !== false && !this.metainfo.announceList.every((t) => t.length === 0)) {
       const { session } = this;
@@ -301,13 +305,16 @@ export class Torrent {
       out.push({ type: 'extended', id: 0, payload });
     }
     // BEP 6 lets us say "all" or "none" in one byte; otherwise a bitfield, omitted when empty (BEP 3 allows that).
-    if (peer.extensions.fast && this.have.complete) out.push({ type: 'have-all' });
-    else if (peer.extensions.fast && this.have.count === 0) out.push({ type: 'have-none' });
-    else if (this.have.count > 0) out.push({ type: 'bitfield', bitfield: this.have.bytes });
+    // A super-seeder says it has nothing and offers pieces one by one.
+    if (peer.extensions.fast && this.have.complete && this.superSeeder === undefined) out.push({ type: 'have-all' });
+    else if (peer.extensions.fast && (this.have.count === 0 || this.superSeeder !== undefined)) out.push({ type: 'have-none' });
+    else if (this.have.count > 0 && this.superSeeder === undefined) out.push({ type: 'bitfield', bitfield: this.have.bytes });
     // BEP 5: tell a DHT-capable peer where our node listens.
     const dht = this.session.dht;
     if (peer.extensions.dht && dht !== undefined && !this.metainfo.private) out.push({ type: 'port', port: dht.local.port });
     peer.sendAll(out, now);
+    // Its first offers now: a peer with nothing may never send a bitfield.
+    if (this.superSeeder !== undefined) this.offer(peer);
     this.emit({ type: 'peer-connected', address: peer.address, client: clientName(peer.peerId), outgoing: peer.outgoing });
     return true;
   }
@@ -316,6 +323,7 @@ export class Torrent {
     if (this.peers.get(peer.key) !== peer) return;
     this.peers.delete(peer.key);
     this.picker.removePeer(peer.key);
+    this.superSeeder?.removePeer(peer.key);
     this.uploader.forget(peer);
     this.extensions.forget(peer);
     // Two seeds have nothing to say to each other: not again while we seed. Anyone else may be dialled again, after a pause,
@@ -324,7 +332,9 @@ export class Torrent {
     this.emit({ type: 'peer-disconnected', address: peer.address, reason });
     // Its requested blocks are free again: give them to the others.
     for (const p of this.peers.values()) this.fillRequests(p);
-    if (this.choker.optimistic === peer.key || !peer.amChoking) this.chokeRound();
+    // The optimistic slot is the choker's to hand on; a regular one is refilled without reshuffling the rest.
+    if (this.choker.optimistic === peer.key) this.chokeRound();
+    else if (!peer.amChoking) this.fillSlot(this.now());
     this.connectMore();
   }
 
@@ -374,6 +384,7 @@ export class Torrent {
         return this.extensions.onPort(peer, m.port);
       case 'choke':
         peer.peerChoking = true;
+        peer.cancelRttProbe();
         // Without the fast extension a choke discards our requests (BEP 3); with it, the peer
         // rejects them one by one (BEP 6), but we put them back now rather than wait on it.
         this.picker.releaseAll(peer.key);
@@ -387,10 +398,12 @@ export class Torrent {
       case 'interested':
         peer.peerInterested = true;
         // A free upload slot goes to it now rather than at the next round.
-        if (peer.amChoking && this.unchokedCount() < 5) this.setChoke(peer, false, now);
+        if (peer.amChoking && this.unchokedCount() < this.choker.slots + 1) this.setChoke(peer, false, now);
         return;
       case 'not-interested':
         peer.peerInterested = false;
+        // Its upload slot would stand idle until the next round: give it to a peer that wants something.
+        if (!peer.amChoking) this.fillSlot(now);
         return;
       case 'have':
         if (m.index >= this.pieceCount) return peer.close('have for a piece that does not exist');
@@ -398,6 +411,7 @@ export class Torrent {
         peer.pieces.set(m.index);
         this.picker.peerHave(peer.key, m.index);
         if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
+        if (this.superSeeder !== undefined) return this.offer(peer);
         // One new piece can only make it interesting, and only if we want that piece.
         if (!peer.amInterested && !this.have.complete && this.picker.wants(m.index) && !this.picker.has(m.index)) this.updateInterest(peer);
         this.fillRequests(peer);
@@ -431,6 +445,7 @@ export class Torrent {
         return this.onBlock(peer, m.index, m.begin, m.block, now);
       case 'reject':
         if (!peer.extensions.fast) return peer.close('reject without the fast extension');
+        peer.cancelRttProbe();
         this.picker.release(peer.key, m);
         this.fillRequests(peer);
         return;
@@ -467,8 +482,30 @@ export class Torrent {
   private afterPeerPieces(peer: PeerConnection): void {
     // Two seeds have nothing to say to each other.
     if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
+    if (this.superSeeder !== undefined) return this.offer(peer);
     this.updateInterest(peer);
     this.fillRequests(peer);
+  }
+
+  /** Super-seeding: top up the pieces offered to `peer`, each as a `have`. */
+  private offer(peer: PeerConnection): void {
+    const seeder = this.superSeeder;
+    if (seeder === undefined) return;
+    if (seeder.spread) return this.endSuperSeeding(seeder);
+    const pieces = seeder.offers(peer.key, peer.pieces);
+    if (pieces.length > 0) peer.sendAll(pieces.map((index) => ({ type: 'have', index })), this.now());
+  }
+
+  /** Every piece is out in the swarm: become a plain seed, announcing to each peer what it was not offered. */
+  private endSuperSeeding(seeder: SuperSeeder): void {
+    this.superSeeder = undefined;
+    const now = this.now();
+    for (const p of [...this.peers.values()]) {
+      const offered = seeder.offered(p.key);
+      const haves: Message[] = [];
+      for (let i = 0; i < this.pieceCount; i++) if (!offered.has(i)) haves.push({ type: 'have', index: i });
+      p.sendAll(haves, now);
+    }
   }
 
   private updateInterest(peer: PeerConnection): void {
@@ -486,6 +523,7 @@ export class Torrent {
     };
     // Choked peers get no data (BEP 3); nor do requests for pieces we don't have.
     if (peer.amChoking || !this.have.has(r.index) || peer.requests.length >= OUR_REQQ) return reject();
+    if (this.superSeeder !== undefined && !this.superSeeder.mayRequest(peer.key, r.index)) return reject();
     this.uploader.enqueue(peer, r);
   }
 
@@ -497,6 +535,7 @@ export class Torrent {
     this.downloadRate.add(len, now);
     peer.download.add(len, now);
     peer.downloadAverage.add(len, now);
+    peer.blockArrived(now);
     if (index >= this.pieceCount || begin + len > this.metainfo.layout.pieceSize(index)) return peer.close(`block outside piece ${index}`);
     const r = this.picker.onBlock(peer.key, { index, begin, length: len });
     if (!r.wanted) {
@@ -565,13 +604,15 @@ export class Torrent {
     const choked = peer.peerChoking;
     if (choked && peer.allowedFast.size === 0) return;
     const now = this.now();
-    const depth = peer.snubbed ? 1 : requestQueueDepth(peer.download.rate(now), { blockSize: this.picker.blockSize, max: peer.maxRequests });
+    const depth = peer.snubbed ? 1 : requestQueueDepth(peer.download.rate(now), { blockSize: this.picker.blockSize, max: peer.maxRequests, latencyMs: requestQueueTime(peer.rtt) });
     const outstanding = this.picker.outstanding(peer.key);
     const want = depth - outstanding;
     // Top the pipeline up in batches, not one request per block received: fewer, larger sends.
     if (want <= 0 || (outstanding > 0 && want < Math.max(1, depth >> 3))) return;
     const blocks = this.picker.pick(peer.key, peer.pieces, want, choked ? peer.allowedFast : undefined);
     if (blocks.length === 0) return;
+    // Nothing was queued at the peer, so the first block back measures the round trip (queue-depth.ts).
+    if (outstanding === 0 && !choked) peer.startRttProbe(now);
     peer.sendAll(
       blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })),
       now,
@@ -591,9 +632,10 @@ export class Torrent {
 
   // --- choking ---------------------------------------------------------------
 
+  /** Upload slots in use: unchoked peers that want something from us. */
   private unchokedCount(): number {
     let n = 0;
-    for (const p of this.peers.values()) if (!p.amChoking) n++;
+    for (const p of this.peers.values()) if (!p.amChoking && p.peerInterested) n++;
     return n;
   }
 
@@ -604,11 +646,18 @@ export class Torrent {
     if (choke) this.uploader.choked(peer);
   }
 
-  /** Apply the choker's decision: unchoke its picks, choke everyone else. */
-  private chokeRound(): void {
-    const now = this.now();
-    this.lastChokeAt = now;
-    const candidates = [...this.peers.values()].map((p) => ({
+  /** An upload slot came free between rounds: unchoke whom the choker ranks first among the choked. */
+  private fillSlot(now: number): void {
+    if (this.unchokedCount() >= this.choker.slots + 1) return;
+    const choked = new Set<PeerKey>();
+    for (const p of this.peers.values()) if (p.amChoking) choked.add(p.key);
+    const key = this.choker.fill(this.chokeCandidates(now), choked, this.have.complete);
+    const peer = key === undefined ? undefined : this.peers.get(key);
+    if (peer !== undefined) this.setChoke(peer, false, now);
+  }
+
+  private chokeCandidates(now: number): ChokeCandidate[] {
+    return [...this.peers.values()].map((p) => ({
       peer: p.key,
       interested: p.peerInterested,
       downloadRate: p.downloadAverage.rate(now),
@@ -616,7 +665,13 @@ export class Torrent {
       connectedAt: p.connectedAt,
       snubbed: p.snubbed,
     }));
-    const decision = this.choker.decide(candidates, now, this.have.complete);
+  }
+
+  /** Apply the choker's decision: unchoke its picks, choke everyone else. */
+  private chokeRound(): void {
+    const now = this.now();
+    this.lastChokeAt = now;
+    const decision = this.choker.decide(this.chokeCandidates(now), now, this.have.complete);
     const unchoked: { address: string; reason: string }[] = [];
     for (const p of this.peers.values()) {
       const open = decision.unchoke.has(p.key);
@@ -640,6 +695,7 @@ export class Torrent {
       if (!p.snubbed && this.picker.outstanding(p.key) > 0 && now - p.lastBlockAt > SNUB_MS) {
         // Snubbed (it ignores our requests): hand its blocks to others and ask it for one at a time.
         p.snubbed = true;
+        p.cancelRttProbe();
         this.picker.releaseAll(p.key);
         for (const o of this.peers.values()) this.fillRequests(o);
       }

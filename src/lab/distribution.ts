@@ -69,6 +69,8 @@ export interface DistributionOptions {
    * the seeder sent one copy and went idle, and P2P took 48.8 s, not 23.8 s.
    */
   readonly neighbours?: number;
+  /** Whether the server seeds in super-seed mode (BEP 16), as an initial seeder should. @default true */
+  readonly superSeed?: boolean;
   /** One-way latency between nodes, ms. @default 10 */
   readonly latencyMs?: number;
   /** @default both, client-server first */
@@ -162,7 +164,7 @@ export async function p2pRun(n: number, o: DistributionOptions, seed: number, da
     return s;
   };
   const seeder = await start(SERVER, o.serverUp, 0);
-  await seeder.add(m, { store: new SharedStore(m.layout, data, true), trackers: false, dht: false, assumeComplete: true });
+  await seeder.add(m, { store: new SharedStore(m.layout, data, true), trackers: false, dht: false, assumeComplete: true, superSeed: o.superSeed ?? true });
   const given = o.neighbours ?? DEFAULT_NEIGHBOURS;
   const leechers: Torrent[] = [];
   for (let i = 0; i < n; i++) {

@@ -75,6 +75,30 @@ describe('Choker: regular slots', () => {
   });
 });
 
+describe('Choker: a slot that comes free between rounds', () => {
+  it('goes to the choked peer the next round would rank first: by download rate leeching, by upload rate seeding', () => {
+    const c = choker();
+    const cands = ranked(6);
+    assert.equal(c.fill(cands, new Set([0, 1, 2]), false), 2);
+    assert.equal(c.fill(cands, new Set([0, 1, 2]), true), 0);
+  });
+
+  it('never to a peer that is unchoked already, not interested or snubbed; none if nobody is left', () => {
+    const c = choker();
+    const cands = ranked(6).map((x) => (x.peer === 5 ? { ...x, interested: false } : x.peer === 4 ? { ...x, snubbed: true } : x));
+    assert.equal(c.fill(cands, new Set([3, 4, 5]), false), 3);
+    assert.equal(c.fill(cands, new Set([4, 5]), false), undefined);
+    assert.equal(c.fill([], new Set(), false), undefined);
+  });
+
+  it('breaks equal rates by the older connection, then the key', () => {
+    const c = choker();
+    const cands = [peer(7, { connectedAt: 5 }), peer(3, { connectedAt: 5 }), peer(9, { connectedAt: 1 })];
+    assert.equal(c.fill(cands, new Set([7, 3, 9]), false), 9);
+    assert.equal(c.fill(cands, new Set([7, 3]), false), 3);
+  });
+});
+
 describe('Choker: optimistic unchoke', () => {
   it('rotates every 30 s: the same across 10 s rounds, another after', () => {
     for (let seed = 0; seed < 20; seed++) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { PieceOrder } from '../../src/engine/piece-order.js';
-import { PiecePicker, requestQueueDepth, type BlockRef, type PeerKey, type PiecePickerInit } from '../../src/engine/picker.js';
+import { PiecePicker, requestQueueDepth, requestQueueTime, type BlockRef, type PeerKey, type PiecePickerInit } from '../../src/engine/picker.js';
 import { seededRandom } from '../../src/net/random.js';
 import { fastRandom, Pieces } from './helpers.js';
 
@@ -140,21 +140,37 @@ describe('PiecePicker: requests', () => {
 
   it('endgame: duplicates up to endgameDuplicates, never to the same peer, and cancels the others', () => {
     for (const dupes of [2, 3]) {
-      const p = picker(2, { endgameDuplicates: dupes });
+      const p = picker(2, { endgameDuplicates: dupes, endgameDepth: 10 });
       const all = Pieces.all(2);
       for (const k of [1, 2, 3]) p.addPeer(k, 'all');
       const a = p.pick(1, all, 10);
       assert.equal(a.length, 4);
       assert.equal(p.inEndgame, true);
       assert.deepEqual(p.pick(1, all, 10), [], 'no duplicate at the same peer');
-      assert.deepEqual(p.pick(2, all, 10), a);
-      assert.deepEqual(p.pick(3, all, 10), dupes === 3 ? a : []);
+      const newestFirst = [...a].reverse();
+      assert.deepEqual(p.pick(2, all, 10), newestFirst);
+      assert.deepEqual(p.pick(3, all, 10), dupes === 3 ? newestFirst : []);
       const first = p.onBlock(2, a[0]!);
       assert.deepEqual(first, { wanted: true, cancel: dupes === 3 ? [1, 3] : [1], pieceReady: false });
       assert.deepEqual(p.onBlock(1, a[0]!), { wanted: false, cancel: [], pieceReady: false });
       assert.equal(p.outstanding(1), 3);
       assert.equal(p.onBlock(1, a[1]!).pieceReady, true);
     }
+  });
+
+  it('endgame: a peer gets duplicates only while it has fewer than endgameDepth outstanding, the newest requests first', () => {
+    const p = picker(4, { endgameDepth: 2 });
+    const all = Pieces.all(4);
+    for (const k of [1, 2]) p.addPeer(k, 'all');
+    const a = p.pick(1, all, 8); // every block, requested in order: piece by piece, block by block
+    assert.equal(a.length, 8);
+    assert.equal(p.inEndgame, true);
+    // Peer 2 is idle: two duplicates, from the back of peer 1's queue (the blocks that would come last).
+    assert.deepEqual(p.pick(2, all, 8), [a[7], a[6]]);
+    assert.deepEqual(p.pick(2, all, 8), [], 'its two duplicates are still outstanding');
+    p.onBlock(2, a[7]!);
+    assert.deepEqual(p.pick(2, all, 8), [a[5]], 'one arrived: one more');
+    assert.equal(p.outstanding(1), 7, 'peer 1 keeps its requests (it is sent a cancel for the one that came from peer 2)');
   });
 
   it('pieceFailed returns the peers that sent blocks, and the piece is picked again', () => {
@@ -351,5 +367,17 @@ describe('requestQueueDepth', () => {
     assert.equal(requestQueueDepth(150e6, { max: 250 }), 250);
     assert.equal(requestQueueDepth(1_000_000, { latencyMs: 1000, blockSize: 32768 }), 31);
     assert.equal(requestQueueDepth(0, { min: 8, max: 2 }), 2, "the peer's reqq wins");
+  });
+});
+
+describe('requestQueueTime', () => {
+  it('is 2 s until a round trip is known, then three round trips and 100 ms, within [300 ms, 2 s]', () => {
+    assert.equal(requestQueueTime(undefined), 2000);
+    assert.equal(requestQueueTime(Number.NaN), 2000);
+    assert.equal(requestQueueTime(0.2), 300, 'loopback: the floor');
+    assert.equal(requestQueueTime(60), 300);
+    assert.equal(requestQueueTime(100), 400);
+    assert.equal(requestQueueTime(250), 850);
+    assert.equal(requestQueueTime(5000), 2000, 'a bufferbloated link: the ceiling');
   });
 });

@@ -1,0 +1,125 @@
+import type { Random } from '../net/random.js';
+import type { PeerKey, PieceSet } from './picker.js';
+
+/*
+ * Super-seeding (BEP 16), for an initial seeder: the only copy of the data,
+ * whose upload is the swarm's bottleneck until every piece is out. A normal
+ * seed announces every piece, so its leechers, each picking its own rarest
+ * piece among the same few, often ask it for pieces it has already sent
+ * elsewhere: on the lab's swarms a plain seeder sends about two copies of the
+ * file before the last piece first leaves it. A super-seeder says it has
+ * nothing (have-none, or no bitfield) and then offers each peer one piece at a
+ * time with a `have`: a piece that it has offered least and that the fewest
+ * of its peers hold. When the peer announces that piece (its own `have`), the
+ * offer is fulfilled and another is made. Requests for pieces not offered to
+ * the asker are refused. So nearly every byte the seeder sends is a piece that
+ * the swarm lacks, and the leechers trade the rest among themselves.
+ *
+ * Once the leechers together hold every piece, super-seeding ends: the seeder
+ * announces the rest of its pieces and serves like any seed, so the last
+ * leechers are not starved of the one source that has what they lack.
+ *
+ * BEP 16's strict form waits until a piece is seen at a second peer before
+ * offering that peer a new one; like libtorrent by default, this offers the
+ * next piece when the peer has the last one, and keeps `perPeer` offers open
+ * so the peer's pipeline does not empty while a `have` crosses the network.
+ *
+ * This class only decides; the engine sends the messages.
+ */
+
+export interface SuperSeederInit {
+  readonly pieceCount: number;
+  readonly random: Random;
+  /** How many connected peers hold piece i (the picker's availability). */
+  readonly availability: (index: number) => number;
+  /** Offers open at once per peer. @default 2 */
+  readonly perPeer?: number;
+}
+
+export class SuperSeeder {
+  private readonly pieceCount: number;
+  private readonly random: Random;
+  private readonly availability: (index: number) => number;
+  private readonly perPeer: number;
+  /** How many times each piece has been offered, to anyone. */
+  private readonly offeredCount: Uint32Array;
+  /** Per peer: every piece ever offered to it (it may request those), and those it does not hold yet. */
+  private readonly peers = new Map<PeerKey, { readonly allowed: Set<number>; readonly open: Set<number> }>();
+  private firstUnheld = 0;
+
+  constructor(init: SuperSeederInit) {
+    this.pieceCount = init.pieceCount;
+    this.random = init.random;
+    this.availability = init.availability;
+    this.perPeer = init.perPeer ?? 2;
+    this.offeredCount = new Uint32Array(init.pieceCount);
+  }
+
+  /**
+   * Whether the peers together hold every piece, so that super-seeding has done its work: from then on the
+   * seeder does more good as a plain seed, serving whatever the last leechers lack. Amortised O(1): pieces
+   * are checked in order and one found held is not checked again (if its holders leave, we end a little early).
+   */
+  get spread(): boolean {
+    while (this.firstUnheld < this.pieceCount && this.availability(this.firstUnheld) > 0) this.firstUnheld++;
+    return this.firstUnheld === this.pieceCount;
+  }
+
+  /** Pieces offered to `peer`, so not to be announced to it again. */
+  offered(peer: PeerKey): ReadonlySet<number> {
+    return this.peers.get(peer)?.allowed ?? new Set();
+  }
+
+  removePeer(peer: PeerKey): void {
+    this.peers.delete(peer);
+  }
+
+  /** May `peer` request `index`? Only if it was offered to it. */
+  mayRequest(peer: PeerKey, index: number): boolean {
+    return this.peers.get(peer)?.allowed.has(index) ?? false;
+  }
+
+  /**
+   * New pieces to offer `peer`, which holds `pieces` (send each as a `have`): the offers it now holds are fulfilled,
+   * and the open ones are topped up to perPeer.
+   */
+  offers(peer: PeerKey, pieces: PieceSet): number[] {
+    let p = this.peers.get(peer);
+    if (p === undefined) this.peers.set(peer, (p = { allowed: new Set(), open: new Set() }));
+    for (const i of p.open) if (pieces.has(i)) p.open.delete(i);
+    const out: number[] = [];
+    while (p.open.size < this.perPeer) {
+      const index = this.choose(pieces, p.allowed);
+      if (index < 0) break;
+      p.open.add(index);
+      p.allowed.add(index);
+      this.offeredCount[index]!++;
+      out.push(index);
+    }
+    return out;
+  }
+
+  /** The piece the peer lacks, not yet offered to it, offered least, then held by fewest; ties at random. -1 if none. */
+  private choose(pieces: PieceSet, allowed: ReadonlySet<number>): number {
+    let best = -1;
+    let bestOffered = Infinity;
+    let bestHeld = Infinity;
+    let ties = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (pieces.has(i) || allowed.has(i)) continue;
+      const offered = this.offeredCount[i]!;
+      if (offered > bestOffered) continue;
+      const held = this.availability(i);
+      if (offered === bestOffered && held > bestHeld) continue;
+      if (offered < bestOffered || held < bestHeld) {
+        best = i;
+        bestOffered = offered;
+        bestHeld = held;
+        ties = 1;
+      } else if (this.random() * ++ties < 1) {
+        best = i; // reservoir sampling: each tied piece is kept with probability 1/ties
+      }
+    }
+    return best;
+  }
+}
