@@ -180,6 +180,31 @@ export class Torrent {
     return [...this.peers.values()];
   }
 
+  /** How many connected peers have each piece (seeds included), for a piece map: what rarest first sees. */
+  availability(): number[] {
+    return Array.from({ length: this.pieceCount }, (_, i) => this.picker.availability(i));
+  }
+
+  /** Whether `peer` holds the optimistic unchoke slot now. */
+  isOptimistic(peer: PeerConnection): boolean {
+    return this.choker.optimistic === peer.key;
+  }
+
+  /** Select or skip pieces (file selection): a skipped piece is never requested. Interest follows at once. */
+  selectPieces(wanted: (index: number) => boolean): void {
+    for (let i = 0; i < this.pieceCount; i++) this.picker.setWanted(i, wanted(i));
+    if (!this.acceptsPeers) return;
+    for (const p of this.peers.values()) {
+      this.updateInterest(p);
+      this.fillRequests(p);
+    }
+  }
+
+  /** Every selected piece is verified (all of them unless some were skipped with selectPieces). */
+  get selectedComplete(): boolean {
+    return this.picker.complete;
+  }
+
   /** Check existing data, then announce and start trading. */
   async start(): Promise<void> {
     if (this.options.fileStore !== undefined) {

@@ -1,0 +1,78 @@
+import type { ServerResponse } from 'node:http';
+
+/*
+ * Live updates by server-sent events (the EventSource API):
+ *
+ *   event: torrents\ndata: [...]\n\n      the list, about once a second
+ *   event: torrent\ndata: {...}\n\n       one torrent's details and peers,
+ *                                         to clients that asked for it
+ *                                         (/api/events?torrent=<hash>)
+ *   : ping\n\n                            a comment, keeps proxies awake
+ *
+ * A client that disconnects is dropped when its response closes; one that
+ * does not read (its socket buffer is full) misses frames rather than
+ * making the daemon buffer for it without bound.
+ */
+
+export interface EventClient {
+  readonly res: ServerResponse;
+  /** The torrent whose details it follows, if any. */
+  readonly torrent: string | undefined;
+}
+
+export class EventHub {
+  private readonly clients = new Set<EventClient>();
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  add(res: ServerResponse, torrent: string | undefined): EventClient {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.write('retry: 2000\n\n');
+    const client = { res, torrent };
+    this.clients.add(client);
+    const drop = (): void => void this.clients.delete(client);
+    res.on('close', drop);
+    res.on('error', drop);
+    return client;
+  }
+
+  /** The torrents followed by at least one client. */
+  followed(): Set<string> {
+    const out = new Set<string>();
+    for (const c of this.clients) if (c.torrent !== undefined) out.add(c.torrent);
+    return out;
+  }
+
+  broadcast(event: string, data: unknown, only?: (c: EventClient) => boolean): void {
+    if (this.clients.size === 0) return;
+    const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    for (const c of this.clients) {
+      if (only !== undefined && !only(c)) continue;
+      send(c, frame);
+    }
+  }
+
+  ping(): void {
+    for (const c of this.clients) send(c, ': ping\n\n');
+  }
+
+  close(): void {
+    for (const c of this.clients) c.res.end();
+    this.clients.clear();
+  }
+}
+
+function send(c: EventClient, frame: string): void {
+  const { res } = c;
+  if (res.destroyed || res.writableEnded) return;
+  // A slow reader misses frames; the next one carries the whole state anyway.
+  if (res.writableNeedDrain) return;
+  res.write(frame);
+}

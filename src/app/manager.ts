@@ -1,0 +1,312 @@
+import { mkdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fetchMetadata, type Session, type Torrent } from '../engine/index.js';
+import { createTorrent, formatMagnet, isMagnet, parseMagnet, parseTorrent, torrentFromInfo, DEFAULT_MAX_TORRENT, type Metainfo } from '../metainfo/index.js';
+import { HttpError, type Endpoint, type HttpGet } from '../net/index.js';
+import { openFileStore } from '../storage/index.js';
+import { writeAtomic, type DaemonPaths } from './config.js';
+import { Entry } from './entry.js';
+import { AppError } from './errors.js';
+import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTorrent } from './state.js';
+
+/*
+ * The daemon's torrents: one engine Session, and for each torrent an Entry
+ * that outlives the engine's Torrent object. Pausing stops the Torrent
+ * (peers closed, trackers told `stopped`, resume data written); resuming
+ * starts a new one from the same .torrent and resume file, which trusts the
+ * pieces whose files are unchanged. Every change is written to
+ * torrents.json at once, so a restart (or a crash) finds the same list.
+ *
+ * Operations on one entry run one after another (`Entry.serial`): a pause
+ * that arrives while the torrent is still checking its data waits for the
+ * check, instead of racing it.
+ */
+
+export interface ManagerInit {
+  readonly session: Session;
+  readonly paths: DaemonPaths;
+  readonly downloadDir: string;
+  readonly httpGet: HttpGet;
+  /** The embedded tracker's announce URL: put in the torrents `share` creates. */
+  readonly trackerUrl?: string | undefined;
+  /** Whether the session has a DHT node (magnet links need one, or trackers, or peers). */
+  readonly dht: boolean;
+  readonly createdBy: string;
+  readonly log: (message: string) => void;
+}
+
+export interface AddOptions {
+  readonly savePath?: string | undefined;
+  readonly paused?: boolean | undefined;
+}
+
+export class TorrentManager {
+  readonly session: Session;
+  private readonly init: ManagerInit;
+  private readonly entries = new Map<string, Entry>();
+  private saving: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(init: ManagerInit) {
+    this.init = init;
+    this.session = init.session;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  all(): Entry[] {
+    return [...this.entries.values()].sort((a, b) => a.saved.addedAt - b.saved.addedAt || a.infoHash.localeCompare(b.infoHash));
+  }
+
+  get(infoHash: string): Entry {
+    const e = this.entries.get(infoHash.toLowerCase());
+    if (e === undefined) throw new AppError('not-found', `no torrent ${infoHash} in this daemon`);
+    return e;
+  }
+
+  /** Bring back the torrents of the last run; one that cannot start is shown with its error, not dropped. */
+  async restore(): Promise<void> {
+    const saved = await readState(this.init.paths.stateFile);
+    for (const s of saved) {
+      const e = new Entry(s);
+      this.entries.set(s.infoHash, e);
+      if (s.magnet === undefined) {
+        try {
+          e.metainfo = parseTorrent(await readFile(this.torrentFile(s.infoHash)));
+        } catch (err) {
+          e.error = `cannot read its .torrent: ${err instanceof Error ? err.message : String(err)}`;
+          continue;
+        }
+      }
+      if (!s.paused) this.begin(e);
+    }
+  }
+
+  /** A .torrent file's bytes. */
+  async addTorrentFile(bytes: Uint8Array, options: AddOptions = {}): Promise<Entry> {
+    const metainfo = parseTorrent(bytes);
+    const e = this.create(metainfo.infoHashHex, options, undefined);
+    e.metainfo = metainfo;
+    await writeAtomic(this.torrentFile(metainfo.infoHashHex), bytes);
+    return this.added(e);
+  }
+
+  /** A magnet link: the metadata is fetched from peers (DHT, its trackers, x.pe), then the download starts. */
+  async addMagnet(link: string, options: AddOptions = {}): Promise<Entry> {
+    const magnet = parseMagnet(link);
+    if (magnet.infoHashHex === undefined) throw new AppError('bad-request', 'the magnet link has no BitTorrent v1 info hash (xt=urn:btih:...)');
+    if (!this.init.dht && magnet.trackers.length === 0 && magnet.peers.length === 0) throw new AppError('bad-request', 'the DHT is off, and the magnet link names no tracker (tr=) or peer (x.pe=) to get the metadata from');
+    const e = this.create(magnet.infoHashHex, options, link);
+    return this.added(e);
+  }
+
+  /** A URL: a magnet link, or an http(s) URL of a .torrent file. */
+  async addUrl(url: string, options: AddOptions = {}): Promise<Entry> {
+    if (isMagnet(url)) return this.addMagnet(url, options);
+    if (!/^https?:\/\//i.test(url)) throw new AppError('bad-request', 'the URL must be http://, https:// or magnet:');
+    let body: Uint8Array;
+    try {
+      const r = await this.init.httpGet(url, { maxBytes: DEFAULT_MAX_TORRENT });
+      if (r.status !== 200) throw new AppError('bad-request', `${url} answered HTTP ${r.status}`);
+      body = r.body;
+    } catch (err) {
+      if (err instanceof HttpError) throw new AppError('bad-request', `could not fetch ${url}: ${err.message}`);
+      throw err;
+    }
+    return this.addTorrentFile(body, options);
+  }
+
+  /** Make a torrent of a local file or folder (announcing to the embedded tracker) and seed it. */
+  async share(path: string): Promise<{ entry: Entry; magnet: string }> {
+    if (!isAbsolute(path)) throw new AppError('bad-request', `the path must be absolute: ${JSON.stringify(path)}`);
+    const full = resolve(path);
+    const st = await stat(full).catch(() => undefined);
+    if (st === undefined || !(st.isFile() || st.isDirectory())) throw new AppError('bad-request', `${full}: no such file or folder`);
+    const created = await createTorrent(full, {
+      ...(this.init.trackerUrl !== undefined && { trackers: [[this.init.trackerUrl]] }),
+      createdBy: this.init.createdBy,
+      creationDate: Math.floor(Date.now() / 1000),
+    });
+    const m = created.metainfo;
+    const e = this.create(m.infoHashHex, { savePath: dirname(full) }, undefined, basename(full));
+    e.metainfo = m;
+    await writeAtomic(this.torrentFile(m.infoHashHex), created.torrent);
+    await this.added(e);
+    return { entry: e, magnet: formatMagnet({ infoHash: m.infoHash, name: m.name, trackers: m.announceList.flat() }) };
+  }
+
+  async pause(infoHash: string): Promise<Entry> {
+    const e = this.get(infoHash);
+    // Not queued: a metadata fetch in progress holds the queue until it is aborted.
+    e.update({ paused: true });
+    e.fetching?.abort();
+    await e.serial(() => this.stopEngine(e));
+    await this.save();
+    return e;
+  }
+
+  async resume(infoHash: string): Promise<Entry> {
+    const e = this.get(infoHash);
+    await e.serial(async () => {
+      if (!e.saved.paused && e.error === undefined) return;
+      e.update({ paused: false });
+      e.error = undefined;
+    });
+    this.begin(e);
+    await this.save();
+    return e;
+  }
+
+  async remove(infoHash: string, deleteData: boolean): Promise<void> {
+    const e = this.get(infoHash);
+    this.entries.delete(e.infoHash);
+    e.removed = true;
+    e.fetching?.abort();
+    await e.serial(async () => {
+      await this.stopEngine(e);
+      await unlink(this.torrentFile(e.infoHash)).catch(() => undefined);
+      await unlink(this.resumeFile(e.infoHash)).catch(() => undefined);
+      if (deleteData && e.metainfo !== undefined) {
+        // The torrent's own top-level file or folder only: its name was made safe when parsed (no `..`, no separators).
+        await rm(join(e.saved.savePath, e.saved.name ?? e.metainfo.name), { recursive: true, force: true });
+      }
+    });
+    await this.save();
+  }
+
+  /** Change file priorities: `changes` maps file index to skip, normal or high. */
+  async setPriorities(infoHash: string, changes: readonly { readonly index: number; readonly priority: FilePriority }[]): Promise<Entry> {
+    const e = this.get(infoHash);
+    const m = e.metainfo;
+    if (m === undefined) throw new AppError('conflict', 'the metadata has not arrived yet: there are no files to choose from');
+    const priorities = [...(e.saved.priorities ?? m.files.map(() => 'normal' as const))];
+    for (const c of changes) {
+      if (!Number.isInteger(c.index) || c.index < 0 || c.index >= m.files.length) throw new AppError('bad-request', `no file ${c.index} (the torrent has ${m.files.length})`);
+      if (!FILE_PRIORITIES.includes(c.priority)) throw new AppError('bad-request', `priority must be one of ${FILE_PRIORITIES.join(', ')}`);
+      priorities[c.index] = c.priority;
+    }
+    e.update({ priorities });
+    e.applySelection();
+    await this.save();
+    return e;
+  }
+
+  /** One rate sample per torrent; called every second. */
+  sample(now: number): void {
+    for (const e of this.entries.values()) e.sample(now, this.session.clock.now());
+  }
+
+  /** Stop every torrent (trackers hear `stopped`, resume data is written) and save the list. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.entries.values()].map((e) => e.serial(() => this.stopEngine(e))));
+    await this.save();
+  }
+
+  // --- internals ---------------------------------------------------------
+
+  private create(infoHash: string, options: AddOptions, magnet: string | undefined, name?: string): Entry {
+    if (this.entries.has(infoHash)) throw new AppError('conflict', `torrent ${infoHash} is already in the daemon`);
+    const savePath = options.savePath ?? this.init.downloadDir;
+    if (!isAbsolute(savePath)) throw new AppError('bad-request', `savePath must be absolute: ${JSON.stringify(savePath)}`);
+    const saved: SavedTorrent = {
+      infoHash,
+      savePath: resolve(savePath),
+      ...(name !== undefined && { name }),
+      paused: options.paused === true,
+      addedAt: Date.now(),
+      ...(magnet !== undefined && { magnet }),
+      uploaded: 0,
+      downloaded: 0,
+    };
+    return new Entry(saved);
+  }
+
+  private async added(e: Entry): Promise<Entry> {
+    if (this.entries.has(e.infoHash)) throw new AppError('conflict', `torrent ${e.infoHash} is already in the daemon`);
+    this.entries.set(e.infoHash, e);
+    await this.save();
+    if (!e.saved.paused) this.begin(e);
+    return e;
+  }
+
+  /** Start the engine for `e` in the background (fetching the metadata first for a magnet link); errors land on the entry. */
+  private begin(e: Entry): void {
+    void e.serial(async () => {
+      if (e.saved.paused || e.removed || this.closed || e.torrent !== undefined) return;
+      try {
+        if (e.metainfo === undefined) await this.fetch(e);
+        if (e.saved.paused || e.removed || this.closed || e.metainfo === undefined) return;
+        await this.startEngine(e, e.metainfo);
+      } catch (err) {
+        if (e.removed || e.saved.paused) return;
+        e.error = err instanceof Error ? err.message : String(err);
+        this.init.log(`${e.infoHash}: ${e.error}`);
+      }
+    });
+  }
+
+  private async fetch(e: Entry): Promise<void> {
+    const magnet = parseMagnet(e.saved.magnet!);
+    const abort = new AbortController();
+    e.fetching = abort;
+    try {
+      const peers: Endpoint[] = magnet.peers.flatMap((p) => {
+        const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(p);
+        return m === null ? [] : [{ host: m[1]!, port: Number(m[2]) }];
+      });
+      const fetched = await fetchMetadata(this.session, magnet.infoHash!, { peers, trackers: magnet.trackers, dht: this.init.dht, signal: abort.signal });
+      const bytes = torrentFromInfo(fetched.info, magnet.trackers);
+      const metainfo = parseTorrent(bytes);
+      await writeAtomic(this.torrentFile(e.infoHash), bytes);
+      e.metainfo = metainfo;
+      e.fetchedPeers = metainfo.private ? peers : fetched.peers;
+      const { magnet: _dropped, ...rest } = e.saved;
+      e.replace(rest);
+      await this.save();
+    } finally {
+      e.fetching = undefined;
+    }
+  }
+
+  private async startEngine(e: Entry, m: Metainfo): Promise<void> {
+    await mkdir(e.saved.savePath, { recursive: true });
+    const store = await openFileStore(e.saved.name !== undefined ? { ...m, name: e.saved.name } : m, e.saved.savePath);
+    e.starting = true;
+    try {
+      const torrent: Torrent = await this.session.add(m, { store, fileStore: store, resumeFile: this.resumeFile(e.infoHash), peers: e.fetchedPeers ?? [] });
+      e.attach(torrent);
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw err;
+    } finally {
+      e.starting = false;
+    }
+  }
+
+  private async stopEngine(e: Entry): Promise<void> {
+    e.fetching?.abort();
+    const t = e.torrent;
+    if (t === undefined) return;
+    e.detach();
+    await t.stop();
+  }
+
+  private torrentFile(infoHash: string): string {
+    return join(this.init.paths.torrentsDir, `${infoHash}.torrent`);
+  }
+
+  private resumeFile(infoHash: string): string {
+    return join(this.init.paths.resumeDir, `${infoHash}.resume`);
+  }
+
+  /** Write torrents.json; writes are queued so an older list never lands after a newer one. */
+  save(): Promise<void> {
+    const list = this.all().map((e) => e.snapshotSaved());
+    this.saving = this.saving.then(() => writeState(this.init.paths.stateFile, list)).catch((err: unknown) => this.init.log(`could not save ${this.init.paths.stateFile}: ${err instanceof Error ? err.message : String(err)}`));
+    return this.saving;
+  }
+}
+
