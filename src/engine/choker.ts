@@ -38,6 +38,8 @@ export interface ChokerInit {
   readonly unchokeIntervalMs?: number;
   /** @default 30000 */
   readonly optimisticIntervalMs?: number;
+  /** Whether to have the optimistic unchoke at all (off: the lab's comparison, and a free rider). @default true */
+  readonly optimistic?: boolean;
   /** A connection younger than this is "new" and three times as likely to get the optimistic unchoke. @default 60000 */
   readonly newPeerMs?: number;
   /** How a seeder ranks: by upload rate, or round robin. @default 'rate' */
@@ -61,6 +63,7 @@ export class Choker {
   readonly optimisticIntervalMs: number;
   readonly newPeerMs: number;
   readonly seedMode: 'rate' | 'round-robin';
+  readonly optimisticOn: boolean;
   private readonly random: Random;
   private current: PeerKey | undefined;
   private optimisticSince = -Infinity;
@@ -76,6 +79,12 @@ export class Choker {
     this.optimisticIntervalMs = init.optimisticIntervalMs ?? 30_000;
     this.newPeerMs = init.newPeerMs ?? 60_000;
     this.seedMode = init.seedMode ?? 'rate';
+    this.optimisticOn = init.optimistic ?? true;
+  }
+
+  /** Peers unchoked at once: the regular slots and the optimistic one. */
+  get unchokeSlots(): number {
+    return this.slots + (this.optimisticOn ? 1 : 0);
   }
 
   /** The current optimistic unchoke. */
@@ -119,7 +128,9 @@ export class Choker {
     this.regular = new Set(chosen.map((c) => c.peer));
     for (const peer of this.regular) this.lastSlot.set(peer, now);
 
-    if (!keep) {
+    if (!this.optimisticOn) {
+      this.current = undefined;
+    } else if (!keep) {
       let pool = candidates.filter((c) => c.interested && !this.regular.has(c.peer)).sort((a, b) => a.peer - b.peer);
       // Rotating means someone else, when there is anyone else.
       if (pool.length > 1 && cur !== undefined) pool = pool.filter((c) => c.peer !== cur.peer);

@@ -3,6 +3,6 @@ export { Session, CLIENT_TAG, type SessionComponents, type SessionOptions } from
 export { Torrent, type TorrentEvent, type TorrentOptions, type TorrentState } from './torrent.js';
 export { fetchMetadata, type FetchedMetadata, type FetchEvent, type FetchOptions } from './metadata-fetch.js';
 export { clientName, type PeerConnection } from './peer.js';
-export { PiecePicker, requestQueueDepth, requestQueueTime, type BlockRef, type PeerKey, type PiecePickerInit } from './picker.js';
+export { PiecePicker, requestQueueDepth, requestQueueTime, type BlockRef, type PeerKey, type PieceOrderMode, type PiecePickerInit } from './picker.js';
 export { Choker, type ChokeCandidate, type ChokeDecision, type ChokerInit } from './choker.js';
 export { RateMeter, takeAll, TokenBucket } from './rate.js';

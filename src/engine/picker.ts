@@ -40,6 +40,12 @@ export interface BlockRef { readonly index: number; readonly begin: number; read
 /** What the picker needs to know of a peer's pieces (the engine passes its Bitfield, which has these). */
 export interface PieceSet { has(index: number): boolean; readonly count: number; readonly length: number }
 
+/**
+ * Which new piece to start: the rarest the peer has (the default, and the point of BitTorrent's picker), one at
+ * random, or the lowest-numbered (for playing a file while it downloads, and for the lab's comparison).
+ */
+export type PieceOrderMode = 'rarest-first' | 'random' | 'sequential';
+
 export interface PiecePickerInit {
   readonly pieceCount: number;
   readonly pieceLength: number;
@@ -56,6 +62,8 @@ export interface PiecePickerInit {
    * go to peers that would otherwise stand idle, a few at a time. @default 2
    */
   readonly endgameDepth?: number;
+  /** @default 'rarest-first' */
+  readonly order?: PieceOrderMode;
 }
 
 export interface BlockResult {
@@ -110,6 +118,9 @@ export class PiecePicker {
   private readonly randomFirst: number;
   private readonly duplicates: number;
   private readonly endgameDepth: number;
+  readonly order: PieceOrderMode;
+  /** Sequential order: no pool piece below this index. */
+  private seqFrom = 0;
 
   private readonly have: Uint8Array;
   private readonly wanted: Uint8Array;
@@ -141,6 +152,7 @@ export class PiecePicker {
     this.randomFirst = init.randomFirstPieces ?? 4;
     this.duplicates = Math.max(1, init.endgameDuplicates ?? 2);
     this.endgameDepth = Math.max(1, init.endgameDepth ?? 2);
+    this.order = init.order ?? 'rarest-first';
     this.have = new Uint8Array(n);
     this.wanted = new Uint8Array(n).fill(1);
     this.missingWanted = n;
@@ -211,7 +223,7 @@ export class PiecePicker {
     this.missingWanted += wanted ? 1 : -1;
     const part = this.partials.get(index);
     if (part !== undefined) this.partialFree += wanted ? part.free : -part.free;
-    else if (wanted) this.pool.insert(index);
+    else if (wanted) this.poolInsert(index);
     else this.pool.remove(index);
   }
 
@@ -471,7 +483,12 @@ export class PiecePicker {
   private maybeReturn(part: Partial): void {
     if (part.inFlight > 0 || part.received > 0) return;
     this.dropPartial(part);
-    if (this.wanted[part.index] === 1) this.pool.insert(part.index);
+    if (this.wanted[part.index] === 1) this.poolInsert(part.index);
+  }
+
+  private poolInsert(index: number): void {
+    this.pool.insert(index);
+    if (index < this.seqFrom) this.seqFrom = index;
   }
 
   private dropPartial(part: Partial): void {
@@ -480,6 +497,13 @@ export class PiecePicker {
     }
     if (this.wanted[part.index] === 1) this.partialFree -= part.free;
     this.partials.delete(part.index);
+  }
+
+  /** Sequential order: the lowest-numbered pool piece the peer has, or -1. */
+  private firstIn(pieces: PieceSet): number {
+    while (this.seqFrom < this.pieceCount && !this.pool.has(this.seqFrom)) this.seqFrom++;
+    for (let i = this.seqFrom; i < this.pieceCount; i++) if (this.pool.has(i) && pieces.has(i)) return i;
+    return -1;
   }
 
   /**
@@ -491,7 +515,7 @@ export class PiecePicker {
   private choosePiece(rec: PeerRecord, pieces: PieceSet, onlyFrom: ReadonlySet<number> | undefined): number {
     const pool = this.pool;
     if (pool.size === 0) return -1;
-    const randomly = this.haveN < this.randomFirst;
+    const randomly = this.order === 'random' || (this.order === 'rarest-first' && this.haveN < this.randomFirst);
     if (onlyFrom !== undefined) {
       // BEP 6 allowed-fast sets are small (10 pieces or so): look at each.
       let best = -1;
@@ -507,7 +531,7 @@ export class PiecePicker {
     }
     // Nothing entered the pool and the peer got no piece since a scan found nothing: skip the scan.
     if (rec.exhaustedGen === pool.generation && rec.exhaustedCount === pieces.count) return -1;
-    const p = randomly ? pool.randomIn(pieces) : pool.rarestIn(pieces);
+    const p = this.order === 'sequential' ? this.firstIn(pieces) : randomly ? pool.randomIn(pieces) : pool.rarestIn(pieces);
     if (p >= 0) return p;
     rec.exhaustedGen = pool.generation;
     rec.exhaustedCount = pieces.count;

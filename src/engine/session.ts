@@ -46,6 +46,8 @@ export interface SessionOptions {
   /** Bytes/s for all torrents together. @default unlimited */
   readonly maxUpload?: number;
   readonly maxDownload?: number;
+  /** Bytes the upload and download limits may send at once after a pause. @default a second's worth, at least 64 KiB */
+  readonly limitBurst?: number;
 }
 
 /** How long a new connection has to complete its handshake. */
@@ -85,8 +87,9 @@ export class Session {
     this.udpTrackers = components.udp !== undefined ? new UdpTrackerSocket({ socket: components.udp, clock: this.clock, random: this.random }) : undefined;
     this.dht = components.dht;
     this.options = options;
-    this.uploadLimit = new TokenBucket(unlimitedIfZero(options.maxUpload));
-    this.downloadLimit = new TokenBucket(unlimitedIfZero(options.maxDownload));
+    const burst = options.limitBurst !== undefined ? { burstBytes: options.limitBurst } : {};
+    this.uploadLimit = new TokenBucket(unlimitedIfZero(options.maxUpload), burst);
+    this.downloadLimit = new TokenBucket(unlimitedIfZero(options.maxDownload), burst);
     // BEP 20 style: client tag, then 12 random printable characters.
     const alphabet = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
     let id = CLIENT_TAG;

@@ -81,14 +81,15 @@ export class SuperSeeder {
 
   /**
    * New pieces to offer `peer`, which holds `pieces` (send each as a `have`): the offers it now holds are fulfilled,
-   * and the open ones are topped up to perPeer.
+   * and the open ones are topped up to `open` (perPeer unless more: a fast peer needs more pieces in hand than two,
+   * or its pipeline empties at each piece while its `have` crosses the network).
    */
-  offers(peer: PeerKey, pieces: PieceSet): number[] {
+  offers(peer: PeerKey, pieces: PieceSet, open = this.perPeer): number[] {
     let p = this.peers.get(peer);
     if (p === undefined) this.peers.set(peer, (p = { allowed: new Set(), open: new Set() }));
     for (const i of p.open) if (pieces.has(i)) p.open.delete(i);
     const out: number[] = [];
-    while (p.open.size < this.perPeer) {
+    while (p.open.size < Math.max(this.perPeer, open)) {
       const index = this.choose(pieces, p.allowed);
       if (index < 0) break;
       p.open.add(index);

@@ -1,6 +1,7 @@
 import type { Endpoint } from '../net/index.js';
 import type { FileStore, PieceStore } from '../storage/index.js';
 import type { AnnounceEvent } from '../tracker/client/index.js';
+import type { PieceOrderMode } from './picker.js';
 
 /* What a Torrent is told (options) and what it tells (events), for the CLI, the web UI and the lab. */
 
@@ -49,4 +50,10 @@ export interface TorrentOptions {
    * serve only what was offered, so an initial seeder sends each piece about once. @default false
    */
   readonly superSeed?: boolean;
+  /** Which piece to start next (picker.ts). @default 'rarest-first' */
+  readonly pieceOrder?: PieceOrderMode;
+  /** Regular upload slots, filled by tit-for-tat every 10 s (0 with no optimistic unchoke: we upload nothing). @default 4 */
+  readonly uploadSlots?: number;
+  /** Whether one more peer is unchoked at random every 30 s, the optimistic unchoke. @default true */
+  readonly optimisticUnchoke?: boolean;
 }

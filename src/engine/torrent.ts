@@ -50,6 +50,8 @@ const MAX_REQUEST = 128 * 1024;
 /** Requests a peer may queue at us (BEP 10 `reqq` we advertise). */
 const OUR_REQQ = 2000;
 /** A peer whose connection closed (for a reason other than both seeding) may be dialled again after this long. */
+/** A super-seeder keeps offered to each peer what it sends the peer in this long (at least two pieces). */
+const SUPER_SEED_AHEAD_MS = 500;
 const RECONNECT_MS = 5_000;
 
 export type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
@@ -107,8 +109,8 @@ export class Torrent {
     this.pieceCount = metainfo.pieceCount;
     this.store = options.store;
     this.have = new Bitfield(metainfo.pieceCount);
-    this.picker = new PiecePicker({ pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.length, random: session.random });
-    this.choker = new Choker({ random: session.random });
+    this.picker = new PiecePicker({ pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.length, random: session.random, ...(options.pieceOrder !== undefined && { order: options.pieceOrder }) });
+    this.choker = new Choker({ random: session.random, ...(options.uploadSlots !== undefined && { slots: options.uploadSlots }), ...(options.optimisticUnchoke !== undefined && { optimistic: options.optimisticUnchoke }) });
     this.assembler = new PieceAssembler(this.store, metainfo.pieces, metainfo.pieceLength, (i) => metainfo.layout.pieceSize(i), {
       written: (i) => this.pieceWritten(i),
       failed: (i) => this.pieceFailed(i),
@@ -423,7 +425,7 @@ export class Torrent {
       case 'interested':
         peer.peerInterested = true;
         // A free upload slot goes to it now rather than at the next round.
-        if (peer.amChoking && this.unchokedCount() < this.choker.slots + 1) this.setChoke(peer, false, now);
+        if (peer.amChoking && this.unchokedCount() < this.choker.unchokeSlots) this.setChoke(peer, false, now);
         return;
       case 'not-interested':
         peer.peerInterested = false;
@@ -517,7 +519,9 @@ export class Torrent {
     const seeder = this.superSeeder;
     if (seeder === undefined) return;
     if (seeder.spread) return this.endSuperSeeding(seeder);
-    const pieces = seeder.offers(peer.key, peer.pieces);
+    // Enough pieces in hand for half a second at the rate we send it.
+    const open = Math.ceil((peer.upload.rate(this.now()) * SUPER_SEED_AHEAD_MS) / 1000 / this.metainfo.pieceLength);
+    const pieces = seeder.offers(peer.key, peer.pieces, open);
     if (pieces.length > 0) peer.sendAll(pieces.map((index) => ({ type: 'have', index })), this.now());
   }
 
@@ -673,7 +677,7 @@ export class Torrent {
 
   /** An upload slot came free between rounds: unchoke whom the choker ranks first among the choked. */
   private fillSlot(now: number): void {
-    if (this.unchokedCount() >= this.choker.slots + 1) return;
+    if (this.unchokedCount() >= this.choker.unchokeSlots) return;
     const choked = new Set<PeerKey>();
     for (const p of this.peers.values()) if (p.amChoking) choked.add(p.key);
     const key = this.choker.fill(this.chokeCandidates(now), choked, this.have.complete);

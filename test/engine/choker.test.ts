@@ -100,6 +100,20 @@ describe('Choker: a slot that comes free between rounds', () => {
 });
 
 describe('Choker: optimistic unchoke', () => {
+  it('can be switched off: only the regular slots, and nothing at all with none', () => {
+    const off = choker(1, { optimistic: false });
+    for (let t = 0; t < 100_000; t += 10_000) {
+      const d = off.decide(ranked(10), t, false);
+      assert.equal(d.optimistic, undefined);
+      assert.deepEqual([...d.unchoke].sort((a, b) => a - b), [6, 7, 8, 9]);
+    }
+    assert.equal(off.unchokeSlots, 4);
+    const rider = choker(1, { optimistic: false, slots: 0 });
+    assert.equal(rider.decide(ranked(10), 0, false).unchoke.size, 0);
+    assert.equal(rider.unchokeSlots, 0);
+    assert.equal(choker().unchokeSlots, 5);
+  });
+
   it('rotates every 30 s: the same across 10 s rounds, another after', () => {
     for (let seed = 0; seed < 20; seed++) {
       const c = choker(seed);

@@ -106,6 +106,30 @@ describe('PiecePicker: rarest first', () => {
   });
 });
 
+describe('PiecePicker: other orders', () => {
+  it('sequential: the lowest-numbered piece the peer has, whatever the availability; a released piece comes first again', () => {
+    const p = picker(6, { order: 'sequential' }, 1);
+    withAvailability(p, '921111');
+    markHaves(p, '100000');
+    assert.deepEqual(p.pick(1, Pieces.of('011111'), 3).map((b) => b.index), [1, 2, 3]);
+    assert.deepEqual(p.pick(2, Pieces.of('000011'), 1).map((b) => b.index), [4]);
+    p.releaseAll(1);
+    assert.deepEqual(p.pick(2, Pieces.all(6), 2).map((b) => b.index), [1, 2]);
+  });
+
+  it('random: every piece the peer has, not only the rarest', () => {
+    const seen = new Set<number>();
+    for (let seed = 0; seed < 60; seed++) {
+      const p = picker(4, { order: 'random', random: seededRandom(seed) });
+      withAvailability(p, '1999');
+      seen.add(p.pick(1, Pieces.all(4), 1)[0]!.index);
+    }
+    assert.deepEqual([...seen].sort(), [0, 1, 2, 3]);
+    // Rarest first, for contrast: always the rare one.
+    assert.equal(firstPick(5, '1999', '0000', '1111'), 0);
+  });
+});
+
 describe('PiecePicker: requests', () => {
   it('finishes partial pieces before starting new ones', () => {
     const p = picker(3, {}, 4);
