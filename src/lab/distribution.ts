@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { encode } from '../bencode/index.js';
-import { Session, type Torrent } from '../engine/index.js';
-import { parseTorrent, type FileLayout, type Metainfo } from '../metainfo/index.js';
-import { seededRandom, SimClock, SimNetwork, type StreamConnection } from '../net/index.js';
-import { StorageError, type PieceStore } from '../storage/index.js';
+import { parseTorrent, type Metainfo } from '../metainfo/index.js';
+import { seededRandom } from '../net/index.js';
 import { clientServerBound, p2pBound, type DistributionParams } from './bounds.js';
+import { clientServerRealRun, clientServerSimRun } from './client-server.js';
+import { Swarm } from './swarm.js';
 
 /*
  * The self-scalability experiment (Kurose-Ross, section 2.5), measured on the
@@ -26,6 +26,12 @@ import { clientServerBound, p2pBound, type DistributionParams } from './bounds.j
  * links are bottlenecks, one-way latency 10 ms. Everything random comes from
  * `seed`: the file's bytes, each Session's own random source (peer ids,
  * piece picking, optimistic unchoke), so a seed gives the same numbers.
+ * The server seeds in super-seed mode (BEP 16), as an initial seeder should.
+ *
+ * With network 'real' the same runs happen over TCP on 127.0.0.1 in real
+ * time (swarm.ts, client-server.ts): rates are then held by token buckets,
+ * not by links, latency is loopback's, and the numbers vary a little from
+ * run to run.
  *
  * The leechers keep no copy of the data (SharedStore): the engine verifies
  * each piece's SHA-1 before it writes it, so a written piece is the original
@@ -71,8 +77,13 @@ export interface DistributionOptions {
   readonly neighbours?: number;
   /** Whether the server seeds in super-seed mode (BEP 16), as an initial seeder should. @default true */
   readonly superSeed?: boolean;
-  /** One-way latency between nodes, ms. @default 10 */
+  /** One-way latency between nodes, ms (simulated network only). @default 10 */
   readonly latencyMs?: number;
+  /**
+   * 'sim': the simulated network on a virtual clock (deterministic); 'real': TCP on 127.0.0.1 in real time, each
+   * node's upload held to its rate by the engine's limiter. @default 'sim'
+   */
+  readonly network?: 'sim' | 'real';
   /** @default both, client-server first */
   readonly modes?: readonly DistributionMode[];
   /** Called as each run finishes, with the wall time it took (ms). */
@@ -103,108 +114,36 @@ export async function runDistribution(o: DistributionOptions): Promise<Distribut
   return rows;
 }
 
-const SERVER = '10.0.0.1';
-const PORT = 6881;
-/** Peer i (0-based) of a run: 10.1.x.y, room for 65,534 peers. */
-const peerHost = (i: number): string => `10.1.${(i + 1) >> 8}.${(i + 1) & 255}`;
-/** A run that has not finished after this much virtual time past its bound has failed. */
+/** A run that has not finished after this much time past its bound has failed. */
 const SLACK_MS = 600_000;
 
 /** Client-server for N peers: seconds until the last peer has received F bytes. */
-export async function clientServerRun(n: number, o: DistributionOptions, seed: number): Promise<number> {
-  const clock = new SimClock();
-  const net = new SimNetwork({ clock, seed, ...(o.latencyMs !== undefined && { latencyMs: o.latencyMs }) });
-  const server = net.addNode(SERVER, { up: o.serverUp, down: o.peerDown });
-  const chunk = new Uint8Array(64 * 1024); // never modified, so every write may share it
-  const conns: StreamConnection[] = [];
-  const listener = await server.transport.listen(SERVER, PORT, (conn) => {
-    conns.push(conn);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < o.size) {
-        const len = Math.min(chunk.length, o.size - sent);
-        sent += len;
-        if (!conn.write(len === chunk.length ? chunk : chunk.subarray(0, len))) return; // onDrain resumes
-      }
-      conn.end();
-    };
-    conn.onDrain(pump);
-    pump();
-  });
-  const doneAt: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const node = net.addNode(peerHost(i), { up: o.peerUp, down: o.peerDown });
-    void node.transport.connect({ host: SERVER, port: PORT }).then((conn) => {
-      conns.push(conn);
-      let got = 0;
-      conn.onData((c) => {
-        got += c.length;
-        if (got >= o.size && doneAt.length < n && got - c.length < o.size) doneAt.push(clock.now());
-      });
-    });
-  }
-  const bound = clientServerBound(n, { size: o.size, serverUp: o.serverUp, peerUp: o.peerUp, ...(o.peerDown !== undefined && { peerDown: o.peerDown }) });
-  await clock.run({ until: () => doneAt.length === n, maxTime: bound * 1000 * 2 + SLACK_MS });
-  listener.close();
-  for (const c of conns) c.destroy();
-  if (doneAt.length < n) throw new Error(`client-server, N = ${n}: only ${doneAt.length} peers had the file after ${clock.now() / 1000} s`);
-  return Math.max(...doneAt) / 1000;
+export function clientServerRun(n: number, o: DistributionOptions, seed: number): Promise<number> {
+  return o.network === 'real' ? clientServerRealRun(n, o) : clientServerSimRun(n, o, seed);
 }
 
 /** P2P for N leechers with the real engine: seconds until the last leecher completes. */
 export async function p2pRun(n: number, o: DistributionOptions, seed: number, data: Uint8Array, m: Metainfo): Promise<number> {
-  const clock = new SimClock();
-  const net = new SimNetwork({ clock, seed, ...(o.latencyMs !== undefined && { latencyMs: o.latencyMs }) });
-  const sessions: Session[] = [];
-  // Each Session its own random source, from the run's seed, N and its index.
-  const start = async (host: string, up: number, i: number): Promise<Session> => {
-    const node = net.addNode(host, { up, down: o.peerDown });
-    const s = await Session.start({ transport: node.transport, clock, random: seededRandom(seed * 1_000_003 + n * 1009 + i) }, { host, port: PORT });
-    sessions.push(s);
-    return s;
-  };
-  const seeder = await start(SERVER, o.serverUp, 0);
-  await seeder.add(m, { store: new SharedStore(m.layout, data, true), trackers: false, dht: false, assumeComplete: true, superSeed: o.superSeed ?? true });
-  const given = o.neighbours ?? DEFAULT_NEIGHBOURS;
-  const leechers: Torrent[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = await start(peerHost(i), o.peerUp, i + 1);
-    // A tracker's answer: the seeder, then `given` of the other leechers in a seeded random order.
-    const others = shuffled(
-      Array.from({ length: n }, (_, k) => k).filter((k) => k !== i),
-      seededRandom(seed * 7919 + n * 31 + i),
-    ).slice(0, given);
-    const peers = [{ host: SERVER, port: PORT }, ...others.map((k) => ({ host: peerHost(k), port: PORT }))];
-    leechers.push(await s.add(m, { store: new SharedStore(m.layout, data, false), trackers: false, dht: false, peers }));
-  }
-  const doneAt: number[] = leechers.map(() => NaN);
-  let done = 0;
-  leechers.forEach((t, i) =>
-    t.on((e) => {
-      if (e.type === 'complete' && Number.isNaN(doneAt[i])) {
-        doneAt[i] = clock.now();
-        done++;
-      }
-    }),
-  );
+  const swarm = new Swarm({
+    network: o.network ?? 'sim',
+    metainfo: m,
+    data,
+    n,
+    serverUp: o.serverUp,
+    peerUp: o.peerUp,
+    peerDown: o.peerDown,
+    seed,
+    neighbours: o.neighbours ?? DEFAULT_NEIGHBOURS,
+    latencyMs: o.latencyMs,
+    seeder: { superSeed: o.superSeed ?? true },
+  });
+  await swarm.launch();
   const bound = p2pBound(n, { size: o.size, serverUp: o.serverUp, peerUp: o.peerUp, ...(o.peerDown !== undefined && { peerDown: o.peerDown }) });
-  await clock.run({ until: () => done === n, maxTime: bound * 1000 * 4 + SLACK_MS });
-  const last = Math.max(...doneAt) / 1000;
-  // Close inside the simulation: the sessions' goodbyes are network events too.
-  let closed = false;
-  void Promise.all(sessions.map((s) => s.close())).then(() => (closed = true));
-  await clock.run({ until: () => closed, maxTime: clock.now() + 60_000 });
-  if (done < n) throw new Error(`p2p, N = ${n}: only ${done} of ${n} leechers complete after ${clock.now() / 1000} s`);
+  const complete = await swarm.runToEnd(bound * 1000 * 4 + SLACK_MS);
+  const last = Math.max(...swarm.records.map((r) => r.doneAt)) / 1000;
+  await swarm.close();
+  if (!complete) throw new Error(`p2p, N = ${n}: only ${swarm.completed} of ${n} leechers complete after ${(swarm.now() / 1000).toFixed(1)} s`);
   return last;
-}
-
-/** Fisher-Yates with a seeded source. */
-function shuffled<T>(list: T[], random: () => number): T[] {
-  for (let a = list.length - 1; a > 0; a--) {
-    const b = Math.floor(random() * (a + 1));
-    [list[a], list[b]] = [list[b]!, list[a]!];
-  }
-  return list;
 }
 
 /** F deterministic bytes for a seed (a xorshift32 stream seeded from seededRandom). */
@@ -230,41 +169,3 @@ export function labTorrent(data: Uint8Array, pieceLength: number): Metainfo {
   return parseTorrent(encode({ info }));
 }
 
-/**
- * A PieceStore that keeps which pieces it holds, not their bytes: every
- * written piece passed its SHA-1 check, so it is the original, served from
- * the one shared buffer. For the lab only.
- */
-export class SharedStore implements PieceStore {
-  private readonly held: Uint8Array;
-  private closed = false;
-
-  constructor(
-    readonly layout: FileLayout,
-    private readonly data: Uint8Array,
-    complete: boolean,
-  ) {
-    this.held = new Uint8Array(layout.pieceCount).fill(complete ? 1 : 0);
-  }
-
-  async read(index: number, begin: number, length: number): Promise<Uint8Array> {
-    this.check();
-    if (this.held[index] !== 1 || begin < 0 || length < 0 || begin + length > this.layout.pieceSize(index)) throw new StorageError('range', `read of piece ${index} [${begin}, +${length}) not held`);
-    const at = index * this.layout.pieceLength + begin;
-    return this.data.subarray(at, at + length);
-  }
-
-  async writePiece(index: number, data: Uint8Array): Promise<void> {
-    this.check();
-    if (!(index >= 0 && index < this.layout.pieceCount) || data.length !== this.layout.pieceSize(index)) throw new StorageError('range', `write of piece ${index}, ${data.length} bytes`);
-    this.held[index] = 1;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-
-  private check(): void {
-    if (this.closed) throw new StorageError('closed', 'the store is closed');
-  }
-}

@@ -8,11 +8,15 @@ const NAMES: Record<DistributionMode, { measured: string; bound: string }> = {
   p2p: { measured: 'P2P (measured)', bound: 'P2P bound' },
 };
 
-/** One aligned line per row, with a header. */
-export function distributionTable(rows: readonly DistributionRow[]): string {
-  const cells = [['mode', 'N', 'seconds', 'bound', 'ratio'], ...rows.map((r) => [r.mode, String(r.n), r.seconds.toFixed(2), r.bound.toFixed(2), r.ratio.toFixed(3)])];
+/** Rows of cells, the first the header; the first column left-aligned, the others right-aligned. */
+export function alignedTable(cells: readonly (readonly string[])[]): string {
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
   return cells.map((row) => row.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+/** One aligned line per row, with a header. */
+export function distributionTable(rows: readonly DistributionRow[]): string {
+  return alignedTable([['mode', 'N', 'seconds', 'bound', 'ratio'], ...rows.map((r) => [r.mode, String(r.n), r.seconds.toFixed(2), r.bound.toFixed(2), r.ratio.toFixed(3)])]);
 }
 
 /** `mode,n,seconds,bound,ratio`, one line per row, full precision. */

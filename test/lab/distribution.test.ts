@@ -42,6 +42,17 @@ describe('lab distribution', () => {
     assert.ok(p2p.seconds >= p2p.bound, 'not faster than the bound');
   });
 
+  it('over real TCP on 127.0.0.1: every peer gets the file, and the rate limits hold (never faster than the bound)', async () => {
+    // Small and quick: 1 MiB, u_s = 2 MB/s, u = 1 MB/s, N = 2 (bounds 1.05 s client-server, 0.52 s P2P).
+    const rows = await runDistribution({ peers: [2], size: MiB, serverUp: 2_000_000, peerUp: 1_000_000, pieceLength: 64 * 1024, network: 'real' });
+    assert.deepEqual(
+      rows.map((r) => r.mode),
+      ['client-server', 'p2p'],
+    );
+    // A limiter that leaked (a full second's burst, say) would beat the bound by a clear margin.
+    for (const r of rows) assert.ok(r.ratio >= 0.95, `${r.mode}: ${r.seconds} s against a bound of ${r.bound} s`);
+  });
+
   it('the chart, CSV and table carry both curves and both bounds', () => {
     const rows = [
       { mode: 'client-server', n: 1, seconds: 2.2, bound: 2.1, ratio: 2.2 / 2.1 },

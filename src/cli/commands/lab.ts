@@ -1,40 +1,87 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_NEIGHBOURS, DEFAULT_PIECE_LENGTH, distributionChart, distributionCsv, distributionTable, runDistribution } from '../../lab/index.js';
+import {
+  DEFAULT_NEIGHBOURS,
+  DEFAULT_PIECE_LENGTH,
+  distributionChart,
+  distributionCsv,
+  distributionTable,
+  freeRiderChart,
+  freeRiderCsv,
+  freeRiderTable,
+  optimisticChart,
+  optimisticCsv,
+  optimisticTable,
+  pieceOrderChart,
+  pieceOrderCsv,
+  pieceOrderTable,
+  runDistribution,
+  runFreeRider,
+  runOptimistic,
+  runPieceOrders,
+  type PolicyOptions,
+} from '../../lab/index.js';
 import { parseCommandLine } from '../args.js';
 import { UsageError } from '../errors.js';
 import { formatBytes, parseSize } from '../format.js';
 import type { Command } from '../main.js';
 
-const usage = `Usage: peerkit lab distribution [options]
+const usage = `Usage: peerkit lab <experiment> [options]
 
-The self-scalability experiment (Kurose-Ross 2.5), on the simulated network:
-for each N, the time a server needs to give a file of F bytes to N peers,
-client-server (the server sends every copy) and P2P (peerkit's BitTorrent
-engine: the server seeds, the N peers trade pieces), against the bounds
-  client-server  max(N·F/u_s, F/d)
-  P2P            max(F/u_s, F/d, N·F/(u_s + N·u))
-Deterministic: the same seed gives the same numbers. Prints a table (progress
-on stderr) and writes <out>/distribution.csv and <out>/distribution.svg.
+Experiments with peerkit's own BitTorrent engine on a simulated network
+(virtual clock: minutes of swarm time in seconds; the same seed gives the
+same numbers). Each prints a table (progress on stderr; --json for the rows
+as JSON) and writes a CSV and an SVG chart to --out (default: lab-out).
 
-Options:
-      --peers <list>        values of N, comma-separated (default: 1,2,5,10,20,50,100)
+  distribution  the time a server needs to give a file to N peers,
+                client-server (the server sends every copy) against P2P
+                (the N peers trade pieces), next to the Kurose-Ross bounds
+                  client-server  max(N·F/u_s, F/d)
+                  P2P            max(F/u_s, F/d, N·F/(u_s + N·u))
+  pieces        rarest first against random and sequential piece selection
+  optimistic    choking with and without the optimistic unchoke: how long
+                a newcomer waits for its first piece
+  free-rider    peers that upload nothing among peers that reciprocate:
+                their download rates
+
+Options of every experiment:
       --size <size>         F, e.g. 32MiB, 4M, 1048576 (default: 32MiB)
       --server-up <rate>    u_s, bytes/s: 4MB/s, 4MB or 4000000; MB = 10^6,
-                            MiB = 2^20 (default: 4MB/s)
-      --peer-up <rate>      u, each peer's upload (default: 2MB/s)
+                            MiB = 2^20 (distribution: 4MB/s; others: 400kB/s)
+      --peer-up <rate>      u, each peer's upload (2MB/s; others: 200kB/s)
       --peer-down <rate>    d, each peer's download (default: unlimited)
-      --piece-size <size>   piece length of the P2P torrent (default: 128KiB)
-      --neighbours <n>      other peers each P2P peer is given besides the
+      --piece-size <size>   piece length of the torrent (default: 128KiB)
+      --neighbours <n>      other peers each peer is given besides the
                             server, as a tracker answers (default: 15)
+      --json                print the results as JSON on stdout, not a table
+      --out <dir>           folder for the CSV and the SVG (default: lab-out)
+
+distribution:
+      --peers <list>        values of N, comma-separated (default:
+                            1,2,5,10,20,50,100; with --real 1,2,5,10)
       --mode <mode>         client-server, p2p or both (default: both)
       --seed <n>            random seed (default: 1)
-      --json                print the rows as JSON on stdout instead of the table
-      --out <dir>           folder for the CSV and the SVG (default: lab-out)`;
+      --real                run over TCP on 127.0.0.1 in real time, every
+                            node's upload held to its rate by a token bucket
+                            (takes as long as it says: N = 10 client-server
+                            is 84 s at the defaults)
+pieces, optimistic, free-rider:
+      --peers <n>           leechers (default: 30; free-rider: 20)
+      --seeds <list>        one run per seed, averaged (default: 1,2,3)
+pieces:
+      --server-leaves       the server leaves once every piece is out
+optimistic:
+      --newcomers <n>       peers that join the busy swarm later (default: 5),
+                            the first at 30 s, then one every 20 s
+free-rider:
+      --riders <n>          how many of the peers upload nothing (default: 2)`;
+
+type Experiment = 'distribution' | 'pieces' | 'optimistic' | 'free-rider';
+const EXPERIMENTS: readonly Experiment[] = ['distribution', 'pieces', 'optimistic', 'free-rider'];
 
 export const labCommand: Command = {
   name: 'lab',
-  summary: 'experiments on the simulated network (distribution: client-server against P2P)',
+  summary: 'experiments on the simulated network: distribution (client-server against P2P), pieces, optimistic, free-rider',
   usage,
   async run(args) {
     const parsed = parseCommandLine(
@@ -49,6 +96,11 @@ export const labCommand: Command = {
         neighbours: { type: 'string' },
         mode: { type: 'string' },
         seed: { type: 'string' },
+        seeds: { type: 'string' },
+        real: { type: 'boolean' },
+        'server-leaves': { type: 'boolean' },
+        newcomers: { type: 'string' },
+        riders: { type: 'string' },
         json: { type: 'boolean' },
         out: { type: 'string' },
       },
@@ -56,58 +108,117 @@ export const labCommand: Command = {
     );
     if (parsed === undefined) return 0;
     const { values, positionals } = parsed;
-    const [experiment, ...extra] = positionals;
-    if (experiment === undefined) throw new UsageError('which experiment? (peerkit lab distribution)');
-    if (experiment !== 'distribution') throw new UsageError(`unknown experiment ${JSON.stringify(experiment)} (there is: distribution)`);
+    const [name, ...extra] = positionals;
+    if (name === undefined) throw new UsageError(`which experiment? (${EXPERIMENTS.join(', ')})`);
+    if (!EXPERIMENTS.includes(name as Experiment)) throw new UsageError(`unknown experiment ${JSON.stringify(name)} (there are: ${EXPERIMENTS.join(', ')})`);
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    const experiment = name as Experiment;
+    const only = (flag: string, ...where: Experiment[]): void => {
+      if ((values as Record<string, unknown>)[flag] !== undefined && !where.includes(experiment)) throw new UsageError(`--${flag} is not an option of ${experiment}`);
+    };
+    only('mode', 'distribution');
+    only('seed', 'distribution');
+    only('real', 'distribution');
+    only('seeds', 'pieces', 'optimistic', 'free-rider');
+    only('server-leaves', 'pieces');
+    only('newcomers', 'optimistic');
+    only('riders', 'free-rider');
 
-    const peers = parsePeers(values.peers ?? '1,2,5,10,20,50,100');
+    const slow = experiment !== 'distribution';
     const size = values.size === undefined ? 32 * 1024 * 1024 : parseSize(values.size);
     if (size === undefined || size < 1) throw new UsageError(`--size: not a size: ${JSON.stringify(values.size)} (e.g. 32MiB)`);
-    const serverUp = parseRate(values['server-up'] ?? '4MB/s', '--server-up');
-    const peerUp = parseRate(values['peer-up'] ?? '2MB/s', '--peer-up');
+    const serverUp = parseRate(values['server-up'] ?? (slow ? '400kB/s' : '4MB/s'), '--server-up');
+    const peerUp = parseRate(values['peer-up'] ?? (slow ? '200kB/s' : '2MB/s'), '--peer-up');
     const peerDown = values['peer-down'] === undefined ? undefined : parseRate(values['peer-down'], '--peer-down');
     const pieceLength = values['piece-size'] === undefined ? DEFAULT_PIECE_LENGTH : parseSize(values['piece-size']);
     if (pieceLength === undefined || pieceLength < 16384 || (pieceLength & (pieceLength - 1)) !== 0) throw new UsageError('--piece-size must be a power of two of at least 16KiB');
-    const neighbours = values.neighbours === undefined ? DEFAULT_NEIGHBOURS : Number(values.neighbours);
-    if (!Number.isSafeInteger(neighbours) || neighbours < 0) throw new UsageError('--neighbours must be a whole number >= 0');
-    const mode = values.mode ?? 'both';
-    if (mode !== 'both' && mode !== 'client-server' && mode !== 'p2p') throw new UsageError('--mode must be client-server, p2p or both');
-    const seed = values.seed === undefined ? 1 : Number(values.seed);
-    if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError('--seed must be a whole number >= 0');
+    const neighbours = wholeNumber(values.neighbours, DEFAULT_NEIGHBOURS, '--neighbours', 0);
     const out = values.out ?? 'lab-out';
-
-    process.stderr.write(
-      `distribution of ${formatBytes(size)}, u_s = ${rate(serverUp)}, u = ${rate(peerUp)}, d = ${peerDown === undefined ? 'unlimited' : rate(peerDown)}, pieces of ${formatBytes(pieceLength)}, ${neighbours} neighbours, seed ${seed}\n`,
-    );
+    const json = values.json === true;
     const wall = performance.now();
-    const rows = await runDistribution({
+    const links = `F = ${formatBytes(size)}, u_s = ${rate(serverUp)}, u = ${rate(peerUp)}, d = ${peerDown === undefined ? 'unlimited' : rate(peerDown)}, pieces of ${formatBytes(pieceLength)}, ${neighbours} neighbours`;
+    const write = async (files: Record<string, string>): Promise<void> => {
+      await mkdir(out, { recursive: true });
+      for (const [file, text] of Object.entries(files)) await writeFile(join(out, file), text);
+      process.stderr.write(`wrote ${Object.keys(files).map((f) => join(out, f)).join(', ')} (${((performance.now() - wall) / 1000).toFixed(1)} s)\n`);
+    };
+    const print = (table: string, result: unknown): void => void process.stdout.write(`${json ? JSON.stringify(result) : table}\n`);
+
+    if (experiment === 'distribution') {
+      const real = values.real === true;
+      const peers = parsePeers(values.peers ?? (real ? '1,2,5,10' : '1,2,5,10,20,50,100'));
+      const mode = values.mode ?? 'both';
+      if (mode !== 'both' && mode !== 'client-server' && mode !== 'p2p') throw new UsageError('--mode must be client-server, p2p or both');
+      const seed = wholeNumber(values.seed, 1, '--seed', 0);
+      process.stderr.write(`distribution of ${links}, seed ${seed}, ${real ? 'TCP on 127.0.0.1 in real time' : 'simulated network'}\n`);
+      const rows = await runDistribution({
+        peers,
+        size,
+        serverUp,
+        peerUp,
+        peerDown,
+        seed,
+        pieceLength,
+        neighbours,
+        network: real ? 'real' : 'sim',
+        modes: mode === 'both' ? ['client-server', 'p2p'] : [mode],
+        onRow: (r, ms) => process.stderr.write(`  ${r.mode} N = ${r.n}: ${r.seconds.toFixed(2)} s (bound ${r.bound.toFixed(2)} s, ratio ${r.ratio.toFixed(3)}); ${(ms / 1000).toFixed(1)} s of wall time\n`),
+      });
+      print(distributionTable(rows), rows);
+      await write({ 'distribution.csv': distributionCsv(rows), 'distribution.svg': distributionChart(rows) });
+      return 0;
+    }
+
+    const seeds = parseList(values.seeds ?? '1,2,3', '--seeds', 0);
+    const peersDefault = experiment === 'free-rider' ? 20 : 30;
+    const peers = wholeNumber(values.peers, peersDefault, '--peers', 2);
+    const o: PolicyOptions = {
       peers,
       size,
       serverUp,
       peerUp,
       peerDown,
-      seed,
+      seeds,
       pieceLength,
       neighbours,
-      modes: mode === 'both' ? ['client-server', 'p2p'] : [mode],
-      onRow: (r, ms) => process.stderr.write(`  ${r.mode} N = ${r.n}: ${r.seconds.toFixed(2)} s (bound ${r.bound.toFixed(2)} s, ratio ${r.ratio.toFixed(3)}); ${(ms / 1000).toFixed(1)} s of wall time\n`),
-    });
-    await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'distribution.csv'), distributionCsv(rows));
-    await writeFile(join(out, 'distribution.svg'), distributionChart(rows));
-    if (values.json === true) process.stdout.write(`${JSON.stringify(rows)}\n`);
-    else process.stdout.write(`${distributionTable(rows)}\n`);
-    process.stderr.write(`wrote ${join(out, 'distribution.csv')} and ${join(out, 'distribution.svg')} (${((performance.now() - wall) / 1000).toFixed(1)} s)\n`);
+      onRun: (label, seed, ms) => process.stderr.write(`  ${label}, seed ${seed}: ${(ms / 1000).toFixed(1)} s of wall time\n`),
+    };
+    process.stderr.write(`${experiment}: ${peers} leechers, ${links}, seeds ${seeds.join(',')}, simulated network\n`);
+    if (experiment === 'pieces') {
+      const r = await runPieceOrders({ ...o, serverLeaves: values['server-leaves'] === true });
+      print(pieceOrderTable(r), r);
+      const files = pieceOrderCsv(r);
+      await write({ 'pieces.csv': files.summary, 'pieces-rarest.csv': files.rarest, 'pieces.svg': pieceOrderChart(r) });
+    } else if (experiment === 'optimistic') {
+      const r = await runOptimistic({ ...o, newcomers: wholeNumber(values.newcomers, 5, '--newcomers', 1) });
+      print(optimisticTable(r), r);
+      await write({ 'optimistic.csv': optimisticCsv(r), 'optimistic.svg': optimisticChart(r) });
+    } else {
+      const riders = wholeNumber(values.riders, 2, '--riders', 1);
+      if (riders >= peers) throw new UsageError(`--riders must be fewer than --peers (${peers})`);
+      const rows = await runFreeRider({ ...o, riders });
+      print(freeRiderTable(rows), rows);
+      await write({ 'free-rider.csv': freeRiderCsv(rows), 'free-rider.svg': freeRiderChart(rows) });
+    }
     return 0;
   },
 };
 
-function parsePeers(s: string): number[] {
-  const list = s.split(',').map((v) => v.trim());
-  const out = list.map((v) => (/^\d+$/.test(v) ? Number(v) : NaN));
-  if (out.length === 0 || out.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 10_000)) throw new UsageError(`--peers: expected whole numbers from 1 to 10000, comma-separated, got ${JSON.stringify(s)}`);
+function wholeNumber(s: string | undefined, fallback: number, flag: string, min: number): number {
+  if (s === undefined) return fallback;
+  const v = /^\d+$/.test(s.trim()) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`${flag} must be a whole number >= ${min}, got ${JSON.stringify(s)}`);
+  return v;
+}
+
+function parseList(s: string, flag: string, min: number): number[] {
+  const out = s.split(',').map((v) => (/^\d+$/.test(v.trim()) ? Number(v) : NaN));
+  if (out.length === 0 || out.some((n) => !Number.isSafeInteger(n) || n < min || n > 10_000)) throw new UsageError(`${flag}: expected whole numbers from ${min} to 10000, comma-separated, got ${JSON.stringify(s)}`);
   return out;
+}
+
+function parsePeers(s: string): number[] {
+  return parseList(s, '--peers', 1);
 }
 
 /** A rate in bytes/s: `4000000`, `4MB`, `4MB/s`, `500kB/s`, `1MiB/s` (k, M, G: powers of 10; Ki, Mi, Gi: of 2). */
