@@ -19,6 +19,8 @@ export interface LineSeries {
   readonly points: readonly Point[];
   /** Draw as a dashed line (e.g. a theoretical bound). */
   readonly dashed?: boolean;
+  /** @default the palette's colour for the series' place (seriesColour) */
+  readonly colour?: string;
 }
 
 export interface LineChartOptions {
@@ -273,7 +275,7 @@ export function lineChart(o: LineChartOptions): string {
   out.push(`<text class="axis-label x-label" x="${n((left + right) / 2)}" y="${n(height - 12)}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
 
   o.series.forEach((s, i) => {
-    const colour = seriesColour(i);
+    const colour = s.colour ?? seriesColour(i);
     out.push(`<g class="series" stroke="${colour}" fill="${colour}">`);
     out.push(`<title>${escapeXml(s.name)}</title>`);
     // A point that cannot be drawn breaks the line rather than joining its neighbours across it.
@@ -295,7 +297,7 @@ export function lineChart(o: LineChartOptions): string {
     flush();
     out.push('</g>');
   });
-  legend(out, f, o.series.map((s, i) => ({ name: s.name, colour: seriesColour(i), dashed: s.dashed === true, bar: false })));
+  legend(out, f, o.series.map((s, i) => ({ name: s.name, colour: s.colour ?? seriesColour(i), dashed: s.dashed === true, bar: false })));
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

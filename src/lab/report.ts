@@ -1,4 +1,4 @@
-import { lineChart } from './chart.js';
+import { lineChart, seriesColour, stackCharts } from './chart.js';
 import type { DistributionMode, DistributionRow } from './distribution.js';
 
 /* The distribution experiment's outputs: a text table, CSV and an SVG chart of time against N. */
@@ -24,15 +24,27 @@ export function distributionCsv(rows: readonly DistributionRow[]): string {
   return ['mode,n,seconds,bound,ratio', ...rows.map((r) => `${r.mode},${r.n},${r.seconds},${r.bound},${r.ratio}`)].join('\n') + '\n';
 }
 
-/** Time to distribute against N: the measured curves solid, the bounds dashed. */
+/**
+ * Time to distribute against N: the measured curves solid, the bounds dashed. With both modes, a second panel
+ * shows P2P alone on its own scale, where its flat curve is not squashed against the axis by client-server's line.
+ */
 export function distributionChart(rows: readonly DistributionRow[], title = 'Time to distribute a file to N peers'): string {
   const modes = [...new Set(rows.map((r) => r.mode))];
-  const series = modes.flatMap((mode) => {
-    const mine = rows.filter((r) => r.mode === mode).sort((a, b) => a.n - b.n);
-    return [
-      { name: NAMES[mode].measured, points: mine.map((r) => [r.n, r.seconds] as const) },
-      { name: NAMES[mode].bound, points: mine.map((r) => [r.n, r.bound] as const), dashed: true },
-    ];
-  });
-  return lineChart({ title, xLabel: 'peers (N)', yLabel: 'time to distribute (s)', series });
+  // Each curve keeps its colour in both panels.
+  const colour = (mode: DistributionMode, bound: boolean): string => seriesColour(modes.indexOf(mode) * 2 + (bound ? 1 : 0));
+  const chart = (shown: readonly DistributionMode[], t: string): string =>
+    lineChart({
+      title: t,
+      xLabel: 'peers (N)',
+      yLabel: 'time to distribute (s)',
+      series: shown.flatMap((mode) => {
+        const mine = rows.filter((r) => r.mode === mode).sort((a, b) => a.n - b.n);
+        return [
+          { name: NAMES[mode].measured, points: mine.map((r) => [r.n, r.seconds] as const), colour: colour(mode, false) },
+          { name: NAMES[mode].bound, points: mine.map((r) => [r.n, r.bound] as const), dashed: true, colour: colour(mode, true) },
+        ];
+      }),
+    });
+  if (modes.length < 2) return chart(modes, title);
+  return stackCharts([chart(modes, title), chart(['p2p'], 'P2P alone, on its own scale')]);
 }

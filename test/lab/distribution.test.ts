@@ -63,6 +63,8 @@ describe('lab distribution', () => {
     const svg = distributionChart(rows);
     for (const s of ['client-server (measured)', 'client-server bound', 'P2P (measured)', 'P2P bound', 'peers (N)', 'time to distribute (s)']) assert.ok(svg.includes(s), s);
     assert.ok(svg.includes('stroke-dasharray'), 'the bounds are dashed');
+    assert.ok(svg.includes('P2P alone, on its own scale'), 'a second panel where the flat P2P curve is not squashed');
+    assert.ok(!distributionChart(rows.filter((r) => r.mode === 'p2p')).includes('P2P alone'), 'one panel for one mode');
     assert.ok(!svg.includes('NaN'));
     const csv = distributionCsv(rows).trim().split('\n');
     assert.equal(csv[0], 'mode,n,seconds,bound,ratio');
