@@ -142,7 +142,7 @@ export async function closeSession(s: OpenSession): Promise<void> {
 }
 
 /** Start a session with one torrent whose data is in `dir`. */
-export async function startTransfer(metainfo: Metainfo, dir: string, flags: SessionFlags, options: { readonly name?: string; readonly onCheck?: (done: number, total: number) => void; readonly warn?: (m: string) => void; readonly opened?: OpenSession; readonly peers?: readonly Endpoint[] } = {}): Promise<Running> {
+export async function startTransfer(metainfo: Metainfo, dir: string, flags: SessionFlags, options: { readonly name?: string; readonly onCheck?: (done: number, total: number) => void; readonly warn?: (m: string) => void; readonly opened?: OpenSession; readonly peers?: readonly Endpoint[]; readonly superSeed?: boolean } = {}): Promise<Running> {
   const peers = [...(options.peers ?? []), ...(flags.peer ?? []).map((p) => parseEndpoint(p, '--peer'))];
   let maxPeers: number | undefined;
   if (flags['max-peers'] !== undefined) {
@@ -161,6 +161,7 @@ export async function startTransfer(metainfo: Metainfo, dir: string, flags: Sess
       peers,
       ...(maxPeers !== undefined && { maxPeers }),
       ...(options.onCheck !== undefined && { onCheckProgress: options.onCheck }),
+      ...(options.superSeed === true && { superSeed: true }),
     });
     return { session, torrent, store, udp, dht };
   } catch (e) {

@@ -116,6 +116,26 @@ test('peerkit seed seeds, libtorrent downloads: byte-identical', { timeout: 60_0
   });
 });
 
+test('peerkit seed --super-seed (BEP 16): libtorrent and aria2 download from it at once, byte-identical', { timeout: 90_000 }, async (t) => {
+  const py = libtorrentPython();
+  if (!requireTool(t, 'libtorrent Python bindings', py, 'python3-libtorrent') || py === undefined) return;
+  if (!requireTool(t, 'aria2c', hasCommand('aria2c'), 'aria2')) return;
+  await withCase(t, 'pk-super-seed', async (c) => {
+    const data = await randomFile(join(c.dir, 'seed', 'payload.bin'), 8 * MiB + 12_345);
+    const meta = await c.create(join(c.dir, 'seed', 'payload.bin'), 64 * KiB);
+    const seeder = await startPkSeeder(c, meta, join(c.dir, 'seed', 'payload.bin'), ['--super-seed']);
+    assert.match(seeder.stdout, /super-seeding/);
+    // They see a seeder that has nothing, then a piece or two at a time: each must still get everything.
+    const lt = await startLt(c, py, 'libtorrent leecher', meta.torrent, join(c.dir, 'lt'), 'leech');
+    const aria = await startAria2(c, meta.torrent, join(c.dir, 'aria2'));
+    await Promise.all([lt.event('the download to complete', (e) => e.event === 'complete'), aria.succeeds()]);
+    await lt.quit();
+    assert.ok((await readFile(join(c.dir, 'lt', 'payload.bin'))).equals(data), "libtorrent's download is byte-identical");
+    assert.ok((await readFile(join(c.dir, 'aria2', 'payload.bin'))).equals(data), "aria2's download is byte-identical");
+    await stopSeeder(seeder);
+  });
+});
+
 test('peerkit seed seeds, aria2 downloads: byte-identical', { timeout: 60_000 }, async (t) => {
   if (!requireTool(t, 'aria2c', hasCommand('aria2c'), 'aria2')) return;
   await withCase(t, 'pk-to-aria2', async (c) => {
@@ -519,7 +539,7 @@ async function startLt(c: Case, python: string, name: string, torrent: string, s
 /** `peerkit seed <torrent> <data>`, once it has verified the data and the tracker lists it as a seeder. */
 async function startPkSeeder(c: Case, meta: Created, data: string, extra: readonly string[] = []): Promise<Proc> {
   const seeder = c.pk('peerkit seed', ['seed', meta.torrent, data, ...LOOPBACK, ...extra]);
-  await seeder.waitFor('its "seeding" line', () => (/^seeding .* on port \d+$/m.test(seeder.stdout) ? true : undefined));
+  await seeder.waitFor('its "seeding" line', () => (/^seeding .* on port \d+(?:, super-seeding)?$/m.test(seeder.stdout) ? true : undefined));
   await seederListed(meta, seeder);
   return seeder;
 }

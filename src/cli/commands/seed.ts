@@ -26,6 +26,10 @@ Options:
   -l, --piece-length <n>  piece size for a new torrent (default: automatic)
       --seed-ratio <r>    stop once uploaded/size reaches r
       --seed-time <min>   stop after this many minutes
+      --super-seed        initial seeding (BEP 16): offer each peer a piece or
+                          two at a time, so that each piece leaves us about
+                          once and the peers trade the rest; for the first
+                          seed of a new torrent with many peers
 ${SESSION_USAGE}`;
 
 export const seedCommand: Command = {
@@ -41,6 +45,7 @@ export const seedCommand: Command = {
         'piece-length': { type: 'string', short: 'l' },
         'seed-ratio': { type: 'string' },
         'seed-time': { type: 'string' },
+        'super-seed': { type: 'boolean' },
         ...SESSION_OPTIONS,
       },
       usage,
@@ -83,7 +88,7 @@ export const seedCommand: Command = {
     }
 
     const bar = new ProgressBar('verifying');
-    const running = await startTransfer(metainfo, dir, values, { name, onCheck: (d, t) => bar.update(d, t) });
+    const running = await startTransfer(metainfo, dir, values, { name, onCheck: (d, t) => bar.update(d, t), superSeed: values['super-seed'] === true });
     const { session, torrent } = running;
     bar.done();
     if (!torrent.complete) {
@@ -91,7 +96,7 @@ export const seedCommand: Command = {
       await closeSession(running);
       throw new MetainfoError('io', `the data in ${join(dir, name)} does not match the torrent: ${pieces} of ${plural(metainfo.pieceCount, 'piece')} verified (use \`peerkit get\` to complete it)`);
     }
-    process.stdout.write(`seeding ${printable(metainfo.name)} (${metainfo.infoHashHex}, ${formatBytes(metainfo.length)}) on port ${session.port}\n`);
+    process.stdout.write(`seeding ${printable(metainfo.name)} (${metainfo.infoHashHex}, ${formatBytes(metainfo.length)}) on port ${session.port}${values['super-seed'] === true ? ', super-seeding' : ''}\n`);
     const status = new StatusLine(torrent);
     reportEvents(torrent, status, values.verbose === true);
     const interrupt = untilInterrupted();
