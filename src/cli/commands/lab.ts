@@ -172,6 +172,9 @@ export const labCommand: Command = {
     const seeds = parseList(values.seeds ?? '1,2,3', '--seeds', 0);
     const peersDefault = experiment === 'free-rider' ? 20 : 30;
     const peers = wholeNumber(values.peers, peersDefault, '--peers', 2);
+    const newcomers = wholeNumber(values.newcomers, 5, '--newcomers', 1);
+    const riders = wholeNumber(values.riders, 2, '--riders', 1);
+    if (experiment === 'free-rider' && riders >= peers) throw new UsageError(`--riders must be fewer than --peers (${peers})`);
     const o: PolicyOptions = {
       peers,
       size,
@@ -190,12 +193,10 @@ export const labCommand: Command = {
       const files = pieceOrderCsv(r);
       await write({ 'pieces.csv': files.summary, 'pieces-rarest.csv': files.rarest, 'pieces.svg': pieceOrderChart(r) });
     } else if (experiment === 'optimistic') {
-      const r = await runOptimistic({ ...o, newcomers: wholeNumber(values.newcomers, 5, '--newcomers', 1) });
+      const r = await runOptimistic({ ...o, newcomers });
       print(optimisticTable(r), r);
       await write({ 'optimistic.csv': optimisticCsv(r), 'optimistic.svg': optimisticChart(r) });
     } else {
-      const riders = wholeNumber(values.riders, 2, '--riders', 1);
-      if (riders >= peers) throw new UsageError(`--riders must be fewer than --peers (${peers})`);
       const rows = await runFreeRider({ ...o, riders });
       print(freeRiderTable(rows), rows);
       await write({ 'free-rider.csv': freeRiderCsv(rows), 'free-rider.svg': freeRiderChart(rows) });
