@@ -63,6 +63,16 @@ describe('peerkit daemon: who may use the API', () => {
     assert.equal((await request(d, 'GET', '/api/torrents')).status, 200);
   });
 
+  it('serves the UI itself without the token (it holds no data), but nothing else', async () => {
+    const page = await request(d, 'GET', '/', { token: null });
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.text, /<script type="module" src="\/app.js">/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.equal((await request(d, 'GET', '/app.js', { token: null })).status, 200);
+    assert.equal((await request(d, 'GET', '/../config/daemon.json', { token: null })).status, 404);
+  });
+
   it('the login link sets an HttpOnly, SameSite=Strict cookie that the API accepts; a wrong token sets none', async () => {
     const ok = await request(d, 'GET', `/login?token=${d.token}`, { token: null });
     assert.equal(ok.status, 303);

@@ -12,7 +12,7 @@ const usage = `Usage: peerkit daemon [options]
 
 Run peerkit in the background of your desktop: one BitTorrent session for
 all your torrents, an embedded tracker and a DHT node, and the web UI, until
-Ctrl-C. Open the link it prints: it logs the browser
+Ctrl-C. What \`npm start\` runs. Open the link it prints: it logs the browser
 in with the token (kept in daemon.json in the config folder; API clients
 send it as "Authorization: Bearer <token>"). Torrents, their settings and
 resume data live in the data folder and come back at the next start.
@@ -51,7 +51,7 @@ downloadDir; the options above override it for one run.`;
 
 export const daemonCommand: Command = {
   name: 'daemon',
-  summary: 'run the daemon with its web UI on http://127.0.0.1:9080',
+  summary: 'run the daemon with its web UI on http://127.0.0.1:9080 (what `npm start` runs)',
   usage,
   async run(args) {
     const parsed = parseCommandLine(
