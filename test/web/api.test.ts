@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -287,5 +289,29 @@ describe('peerkit daemon: a torrent from add to remove, and a restart', () => {
     assert.ok(!existsSync(join(have, 'photos')), 'the shared folder and its files are deleted');
     assert.ok(existsSync(join(have, 'single.bin')), 'and nothing else');
     assert.deepEqual((await request(d, 'GET', '/api/torrents')).json<TorrentSummary[]>().map((t) => t.infoHash), [multiHash]);
+  });
+
+  it('adds by URL (a .torrent served over HTTP) and by magnet link, which waits for its metadata', async () => {
+    const third = torrentBytes(singleInfo(bytesOf(50_000, 9), 16384, 'from-url.bin'), { announce: 'http://127.0.0.1:9/announce' });
+    const server = createServer((_req, res) => res.end(third));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/from-url.torrent`;
+      const r = await json(d, 'POST', '/api/torrents', { url, savePath: empty });
+      assert.equal(r.status, 201, r.text);
+      assert.equal(r.json<TorrentSummary>().name, 'from-url.bin');
+      assert.equal(r.json<TorrentSummary>().infoHash, hashOf(third));
+    } finally {
+      server.close();
+    }
+    const hash = 'f'.repeat(40);
+    const m = await json(d, 'POST', '/api/torrents', { magnet: `magnet:?xt=urn:btih:${hash}&dn=Some%20Album&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce` });
+    assert.equal(m.status, 201, m.text);
+    const t = await torrent(hash);
+    assert.deepEqual([t.name, t.state, t.size, t.files], ['Some Album', 'metadata', 0, []]);
+    const files = await json(d, 'PATCH', `/api/torrents/${hash}/files`, { files: [{ index: 0, priority: 'skip' }] });
+    assert.equal(files.status, 409);
+    assert.match(files.json<ApiErrorBody>().error, /metadata has not arrived/);
+    for (const h of [hash, hashOf(third)]) assert.equal((await request(d, 'DELETE', `/api/torrents/${h}`)).status, 200);
   });
 });
