@@ -256,8 +256,8 @@ export interface OpenedDht {
  * new each run, so it never runs as a twin of a `peerkit dht` node sharing
  * the saved state; the table it learns is saved back.
  */
-export async function openDht(options: { readonly host: string; readonly ports: readonly number[]; readonly bootstrap: readonly string[] | undefined; readonly warn: (m: string) => void }): Promise<OpenedDht> {
-  const statePath = defaultStatePath();
+export async function openDht(options: { readonly host: string; readonly ports: readonly number[]; readonly bootstrap: readonly string[] | undefined; readonly statePath?: string | undefined; readonly warn: (m: string) => void }): Promise<OpenedDht> {
+  const statePath = options.statePath ?? defaultStatePath();
   const saved = await loadState(statePath, options.warn);
   const routers = await resolveEndpoints(bootstrapList(options.bootstrap));
   warnUnresolved(routers, options.warn);

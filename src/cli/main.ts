@@ -4,7 +4,9 @@ import { MetainfoError } from '../metainfo/index.js';
 import { OverlayError } from '../overlay/index.js';
 import { StorageError } from '../storage/index.js';
 import { TrackerError } from '../tracker/index.js';
+import { DaemonError } from '../web/index.js';
 import { createCommand } from './commands/create.js';
+import { daemonCommand } from './commands/daemon.js';
 import { demoCommand } from './commands/demo.js';
 import { dhtCommand } from './commands/dht.js';
 import { directoryKind } from './commands/directory.js';
@@ -32,7 +34,7 @@ export interface Command {
   run(args: readonly string[]): Promise<number>;
 }
 
-const commands: readonly Command[] = [getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, overlayCommand(directoryKind), overlayCommand(floodKind), overlayCommand(superpeerKind), labCommand, demoCommand];
+const commands: readonly Command[] = [daemonCommand, getCommand, seedCommand, createCommand, infoCommand, trackerCommand, dhtCommand, overlayCommand(directoryKind), overlayCommand(floodKind), overlayCommand(superpeerKind), labCommand, demoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -82,7 +84,7 @@ function report(e: unknown, command: Command | undefined): number {
     process.stderr.write(`peerkit: ${oneLine(e.message)}${hint}\n`);
     return 2;
   }
-  if (e instanceof CommandError || e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError || e instanceof DhtError || e instanceof OverlayError) {
+  if (e instanceof CommandError || e instanceof MetainfoError || e instanceof BencodeError || e instanceof TrackerError || e instanceof StorageError || e instanceof DhtError || e instanceof OverlayError || e instanceof DaemonError) {
     process.stderr.write(`peerkit: ${oneLine(e.message)}\n`);
     return 1;
   }

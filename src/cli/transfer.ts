@@ -94,7 +94,10 @@ export interface OpenSession {
  * `udpTrackers`, and a DHT node when `dht` (and not --no-dht). The DHT joins
  * in the background; `joined` settles when it has.
  */
-export async function openSession(flags: SessionFlags, options: { readonly udpTrackers: boolean; readonly dht: boolean; readonly warn: (m: string) => void }): Promise<OpenSession & { readonly joined: Promise<number> }> {
+export async function openSession(
+  flags: SessionFlags,
+  options: { readonly udpTrackers: boolean; readonly dht: boolean; readonly dhtState?: string | undefined; readonly warn: (m: string) => void },
+): Promise<OpenSession & { readonly joined: Promise<number> }> {
   const maxUpload = parseRate(flags['max-upload'], '--max-upload');
   const maxDownload = parseRate(flags['max-download'], '--max-download');
   const host = flags.host ?? '0.0.0.0';
@@ -104,7 +107,7 @@ export async function openSession(flags: SessionFlags, options: { readonly udpTr
   let dht: OpenedDht | undefined;
   if (options.dht && flags['no-dht'] !== true) {
     // The DHT port follows the peer port's convention (6881 and up), as other clients do.
-    dht = await openDht({ host: host.includes(':') ? '0.0.0.0' : host, ports: flags.port !== undefined ? [parsePort(flags.port), 0] : ports, bootstrap: flags.bootstrap, warn: options.warn });
+    dht = await openDht({ host: host.includes(':') ? '0.0.0.0' : host, ports: flags.port !== undefined ? [parsePort(flags.port), 0] : ports, bootstrap: flags.bootstrap, statePath: options.dhtState, warn: options.warn });
   }
   let session: Session | undefined;
   for (const port of ports) {

@@ -256,6 +256,17 @@ export class ItemStore {
     return dropped;
   }
 
+  /** The live items, for a status display (read-only): target, kind, seq of a mutable item, value size. */
+  list(now: number): { target: string; kind: 'immutable' | 'mutable'; seq: number | null; bytes: number }[] {
+    const out: { target: string; kind: 'immutable' | 'mutable'; seq: number | null; bytes: number }[] = [];
+    for (const [target, entry] of this.#entries) {
+      if (this.#expired(entry, now)) continue;
+      const { item } = entry;
+      out.push({ target, kind: item.kind, seq: item.kind === 'mutable' ? item.seq : null, bytes: item.v.length });
+    }
+    return out;
+  }
+
   #expired(entry: Entry, now: number): boolean {
     return now - entry.storedAt >= this.#lifetimeMs;
   }

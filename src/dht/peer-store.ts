@@ -76,6 +76,17 @@ export class PeerStore {
     return live.slice(0, MAX_VALUES);
   }
 
+  /** Each torrent with its live announced peers, for a status display (read-only). */
+  list(now: number): { infoHash: string; peers: number }[] {
+    const out: { infoHash: string; peers: number }[] = [];
+    for (const [infoHash, peers] of this.torrents) {
+      let live = 0;
+      for (const p of peers.values()) if (now - p.at < PEER_TTL_MS) live++;
+      if (live > 0) out.push({ infoHash, peers: live });
+    }
+    return out;
+  }
+
   /** Drop every expired announce. */
   expire(now: number): void {
     for (const [key, peers] of this.torrents) {

@@ -221,6 +221,8 @@ export class Torrent {
         }
       }
       this.checked = { type: 'checked', have: this.have.count, trusted: r.trusted, rechecked: r.rechecked };
+      // Pieces just hashed are recorded, so the next start trusts them instead of hashing them all again.
+      if (r.rechecked > 0) this.resumeDirty = true;
       this.emit(this.checked);
     }
     if (this.options.assumeComplete === true) for (let i = 0; i < this.pieceCount; i++) if (!this.have.has(i)) {

@@ -9,9 +9,9 @@ import { VERSION } from '../version.js';
 
 const usage = `Usage: peerkit demo [--keep]
 
-What \`npm start\` runs: builds a small sample folder (embedded in peerkit),
-turns it into a .torrent, reads the .torrent back and shows what a peer would
-see. No setup and no network.
+Builds a small sample folder (embedded in peerkit), turns it into a
+.torrent, reads the .torrent back and shows what a peer would see. No setup
+and no network.
 
 Options:
       --keep    keep the sample folder and .torrent instead of deleting them`;
@@ -26,7 +26,7 @@ const SAMPLE: readonly (readonly [string, number])[] = [
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'create and read back a sample torrent (what `npm start` runs)',
+  summary: 'create and read back a sample torrent, offline',
   usage,
   async run(args) {
     const parsed = parseCommandLine(args, { keep: { type: 'boolean' } }, usage);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeAtomic } from './config.js';
-import { AppError } from './errors.js';
+import type { FilePriority } from './api-types.js';
+import { DaemonError } from './errors.js';
 
 /*
  * The daemon's list of torrents, kept in torrents.json so that everything
@@ -10,7 +11,7 @@ import { AppError } from './errors.js';
  * hash; a magnet link whose metadata has not arrived yet is kept as the link.
  */
 
-export type FilePriority = 'skip' | 'normal' | 'high';
+export type { FilePriority } from './api-types.js';
 export const FILE_PRIORITIES: readonly FilePriority[] = ['skip', 'normal', 'high'];
 
 export interface SavedTorrent {
@@ -47,15 +48,15 @@ export async function readState(path: string): Promise<SavedTorrent[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  if (raw.length > MAX_STATE_BYTES) throw new AppError('bad-state', `${path} is larger than ${MAX_STATE_BYTES} bytes`);
+  if (raw.length > MAX_STATE_BYTES) throw new DaemonError('bad-state', `${path} is larger than ${MAX_STATE_BYTES} bytes`);
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch (e) {
-    throw new AppError('bad-state', `${path} is not JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new DaemonError('bad-state', `${path} is not JSON (${e instanceof Error ? e.message : String(e)})`);
   }
   const list = (v as Partial<StateFile> | null)?.torrents;
-  if (!Array.isArray(list)) throw new AppError('bad-state', `${path}: expected { "version": 1, "torrents": [...] }`);
+  if (!Array.isArray(list)) throw new DaemonError('bad-state', `${path}: expected { "version": 1, "torrents": [...] }`);
   return list.map((t, i) => checkSaved(t, `${path}: torrents[${i}]`));
 }
 
@@ -65,12 +66,12 @@ export async function writeState(path: string, torrents: readonly SavedTorrent[]
 }
 
 function checkSaved(t: unknown, where: string): SavedTorrent {
-  if (typeof t !== 'object' || t === null) throw new AppError('bad-state', `${where}: not an object`);
+  if (typeof t !== 'object' || t === null) throw new DaemonError('bad-state', `${where}: not an object`);
   const o = t as Record<string, unknown>;
   const infoHash = o['infoHash'];
-  if (typeof infoHash !== 'string' || !/^[0-9a-f]{40}$/.test(infoHash)) throw new AppError('bad-state', `${where}: bad infoHash`);
+  if (typeof infoHash !== 'string' || !/^[0-9a-f]{40}$/.test(infoHash)) throw new DaemonError('bad-state', `${where}: bad infoHash`);
   const savePath = o['savePath'];
-  if (typeof savePath !== 'string' || savePath.length === 0) throw new AppError('bad-state', `${where}: bad savePath`);
+  if (typeof savePath !== 'string' || savePath.length === 0) throw new DaemonError('bad-state', `${where}: bad savePath`);
   const num = (k: string): number => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : 0);
   const priorities = Array.isArray(o['priorities']) ? (o['priorities'] as unknown[]).map((p) => (FILE_PRIORITIES.includes(p as FilePriority) ? (p as FilePriority) : 'normal')) : undefined;
   return {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError } from './errors.js';
+import { DaemonError } from './errors.js';
 
 /*
  * Request bodies, bounded: read at most `limit` bytes (a longer body is a
@@ -13,7 +13,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
-    throw new AppError('too-large', `the body is ${declared} bytes; at most ${limit} are accepted here`);
+    throw new DaemonError('too-large', `the body is ${declared} bytes; at most ${limit} are accepted here`);
   }
   const chunks: Buffer[] = [];
   let n = 0;
@@ -22,7 +22,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     n += b.length;
     if (n > limit) {
       req.resume();
-      throw new AppError('too-large', `the body is larger than ${limit} bytes`);
+      throw new DaemonError('too-large', `the body is larger than ${limit} bytes`);
     }
     chunks.push(b);
   }
@@ -32,15 +32,15 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 /** A JSON object body; anything else is a 400 that says what was wrong. */
 export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new AppError('unsupported-type', `expected Content-Type: application/json, got ${JSON.stringify(type || 'none')}`);
+  if (type !== 'application/json') throw new DaemonError('unsupported-type', `expected Content-Type: application/json, got ${JSON.stringify(type || 'none')}`);
   const body = await readBody(req, MAX_JSON_BODY);
   let v: unknown;
   try {
     v = JSON.parse(body.toString('utf8'));
   } catch (e) {
-    throw new AppError('bad-json', `the body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new DaemonError('bad-json', `the body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new AppError('bad-json', 'the body must be a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DaemonError('bad-json', 'the body must be a JSON object');
   return v as Record<string, unknown>;
 }
 
@@ -63,27 +63,27 @@ const MAX_PARTS = 16;
 export function parseMultipart(body: Buffer, contentType: string): FormPart[] {
   const m = /boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
-  if (boundary === undefined) throw new AppError('bad-request', 'multipart/form-data without a boundary');
+  if (boundary === undefined) throw new DaemonError('bad-request', 'multipart/form-data without a boundary');
   const delimiter = Buffer.from(`--${boundary}`);
   const parts: FormPart[] = [];
   let at = body.indexOf(delimiter);
-  if (at < 0) throw new AppError('bad-request', 'multipart body without its boundary');
+  if (at < 0) throw new DaemonError('bad-request', 'multipart body without its boundary');
   for (;;) {
     at += delimiter.length;
     if (body.subarray(at, at + 2).toString() === '--') break; // the closing delimiter
-    if (body.subarray(at, at + 2).toString() !== '\r\n') throw new AppError('bad-request', 'malformed multipart body');
+    if (body.subarray(at, at + 2).toString() !== '\r\n') throw new DaemonError('bad-request', 'malformed multipart body');
     at += 2;
     const headEnd = body.indexOf('\r\n\r\n', at);
-    if (headEnd < 0) throw new AppError('bad-request', 'malformed multipart part: no end of headers');
+    if (headEnd < 0) throw new DaemonError('bad-request', 'malformed multipart part: no end of headers');
     const head = body.subarray(at, headEnd).toString('utf8');
     const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delimiter]), headEnd + 4);
-    if (next < 0) throw new AppError('bad-request', 'malformed multipart body: a part does not end');
+    if (next < 0) throw new DaemonError('bad-request', 'malformed multipart body: a part does not end');
     const disposition = /^content-disposition:\s*form-data(.*)$/im.exec(head)?.[1] ?? '';
     const name = /;\s*name="([^"]*)"/i.exec(disposition)?.[1];
-    if (name === undefined) throw new AppError('bad-request', 'a multipart part has no name');
+    if (name === undefined) throw new DaemonError('bad-request', 'a multipart part has no name');
     const filename = /;\s*filename="([^"]*)"/i.exec(disposition)?.[1];
     parts.push({ name, filename, data: body.subarray(headEnd + 4, next) });
-    if (parts.length > MAX_PARTS) throw new AppError('bad-request', `more than ${MAX_PARTS} parts in the form`);
+    if (parts.length > MAX_PARTS) throw new DaemonError('bad-request', `more than ${MAX_PARTS} parts in the form`);
     at = next + 2;
   }
   return parts;

@@ -1,13 +1,18 @@
 import type { ServerResponse } from 'node:http';
+import type { EventMap } from './api-types.js';
 
 /*
  * Live updates by server-sent events (the EventSource API):
  *
- *   event: torrents\ndata: [...]\n\n      the list, about once a second
+ *   event: torrents\ndata: [...]\n\n      the list, once a second
+ *   event: session\ndata: {...}\n\n       totals, once a second
  *   event: torrent\ndata: {...}\n\n       one torrent's details and peers,
  *                                         to clients that asked for it
  *                                         (/api/events?torrent=<hash>)
+ *   event: lab\ndata: {...}\n\n           the experiment, as it runs
  *   : ping\n\n                            a comment, keeps proxies awake
+ *
+ * (api-types.ts, EventMap, has the shapes.)
  *
  * A client that disconnects is dropped when its response closes; one that
  * does not read (its socket buffer is full) misses frames rather than
@@ -50,7 +55,7 @@ export class EventHub {
     return out;
   }
 
-  broadcast(event: string, data: unknown, only?: (c: EventClient) => boolean): void {
+  broadcast<K extends keyof EventMap>(event: K, data: EventMap[K], only?: (c: EventClient) => boolean): void {
     if (this.clients.size === 0) return;
     const frame = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const c of this.clients) {

@@ -3,10 +3,10 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fetchMetadata, type Session, type Torrent } from '../engine/index.js';
 import { createTorrent, formatMagnet, isMagnet, parseMagnet, parseTorrent, torrentFromInfo, DEFAULT_MAX_TORRENT, type Metainfo } from '../metainfo/index.js';
 import { HttpError, type Endpoint, type HttpGet } from '../net/index.js';
-import { openFileStore } from '../storage/index.js';
+import { hasBit, openFileStore, readResume } from '../storage/index.js';
 import { writeAtomic, type DaemonPaths } from './config.js';
 import { Entry } from './entry.js';
-import { AppError } from './errors.js';
+import { DaemonError } from './errors.js';
 import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTorrent } from './state.js';
 
 /*
@@ -60,14 +60,20 @@ export class TorrentManager {
     return [...this.entries.values()].sort((a, b) => a.saved.addedAt - b.saved.addedAt || a.infoHash.localeCompare(b.infoHash));
   }
 
+  find(infoHash: string): Entry | undefined {
+    return this.entries.get(infoHash.toLowerCase());
+  }
+
   get(infoHash: string): Entry {
     const e = this.entries.get(infoHash.toLowerCase());
-    if (e === undefined) throw new AppError('not-found', `no torrent ${infoHash} in this daemon`);
+    if (e === undefined) throw new DaemonError('not-found', `no torrent ${infoHash} in this daemon`);
     return e;
   }
 
   /** Bring back the torrents of the last run; one that cannot start is shown with its error, not dropped. */
   async restore(): Promise<void> {
+    // The engine writes resume data into this folder, and does not make it.
+    await mkdir(this.init.paths.resumeDir, { recursive: true });
     const saved = await readState(this.init.paths.stateFile);
     for (const s of saved) {
       const e = new Entry(s);
@@ -79,6 +85,7 @@ export class TorrentManager {
           e.error = `cannot read its .torrent: ${err instanceof Error ? err.message : String(err)}`;
           continue;
         }
+        await this.loadHave(e, e.metainfo);
       }
       if (!s.paused) this.begin(e);
     }
@@ -96,8 +103,8 @@ export class TorrentManager {
   /** A magnet link: the metadata is fetched from peers (DHT, its trackers, x.pe), then the download starts. */
   async addMagnet(link: string, options: AddOptions = {}): Promise<Entry> {
     const magnet = parseMagnet(link);
-    if (magnet.infoHashHex === undefined) throw new AppError('bad-request', 'the magnet link has no BitTorrent v1 info hash (xt=urn:btih:...)');
-    if (!this.init.dht && magnet.trackers.length === 0 && magnet.peers.length === 0) throw new AppError('bad-request', 'the DHT is off, and the magnet link names no tracker (tr=) or peer (x.pe=) to get the metadata from');
+    if (magnet.infoHashHex === undefined) throw new DaemonError('bad-request', 'the magnet link has no BitTorrent v1 info hash (xt=urn:btih:...)');
+    if (!this.init.dht && magnet.trackers.length === 0 && magnet.peers.length === 0) throw new DaemonError('bad-request', 'the DHT is off, and the magnet link names no tracker (tr=) or peer (x.pe=) to get the metadata from');
     const e = this.create(magnet.infoHashHex, options, link);
     return this.added(e);
   }
@@ -105,14 +112,14 @@ export class TorrentManager {
   /** A URL: a magnet link, or an http(s) URL of a .torrent file. */
   async addUrl(url: string, options: AddOptions = {}): Promise<Entry> {
     if (isMagnet(url)) return this.addMagnet(url, options);
-    if (!/^https?:\/\//i.test(url)) throw new AppError('bad-request', 'the URL must be http://, https:// or magnet:');
+    if (!/^https?:\/\//i.test(url)) throw new DaemonError('bad-request', 'the URL must be http://, https:// or magnet:');
     let body: Uint8Array;
     try {
       const r = await this.init.httpGet(url, { maxBytes: DEFAULT_MAX_TORRENT });
-      if (r.status !== 200) throw new AppError('bad-request', `${url} answered HTTP ${r.status}`);
+      if (r.status !== 200) throw new DaemonError('bad-request', `${url} answered HTTP ${r.status}`);
       body = r.body;
     } catch (err) {
-      if (err instanceof HttpError) throw new AppError('bad-request', `could not fetch ${url}: ${err.message}`);
+      if (err instanceof HttpError) throw new DaemonError('bad-request', `could not fetch ${url}: ${err.message}`);
       throw err;
     }
     return this.addTorrentFile(body, options);
@@ -120,10 +127,10 @@ export class TorrentManager {
 
   /** Make a torrent of a local file or folder (announcing to the embedded tracker) and seed it. */
   async share(path: string): Promise<{ entry: Entry; magnet: string }> {
-    if (!isAbsolute(path)) throw new AppError('bad-request', `the path must be absolute: ${JSON.stringify(path)}`);
+    if (!isAbsolute(path)) throw new DaemonError('bad-request', `the path must be absolute: ${JSON.stringify(path)}`);
     const full = resolve(path);
     const st = await stat(full).catch(() => undefined);
-    if (st === undefined || !(st.isFile() || st.isDirectory())) throw new AppError('bad-request', `${full}: no such file or folder`);
+    if (st === undefined || !(st.isFile() || st.isDirectory())) throw new DaemonError('bad-request', `${full}: no such file or folder`);
     const created = await createTorrent(full, {
       ...(this.init.trackerUrl !== undefined && { trackers: [[this.init.trackerUrl]] }),
       createdBy: this.init.createdBy,
@@ -180,11 +187,11 @@ export class TorrentManager {
   async setPriorities(infoHash: string, changes: readonly { readonly index: number; readonly priority: FilePriority }[]): Promise<Entry> {
     const e = this.get(infoHash);
     const m = e.metainfo;
-    if (m === undefined) throw new AppError('conflict', 'the metadata has not arrived yet: there are no files to choose from');
+    if (m === undefined) throw new DaemonError('conflict', 'the metadata has not arrived yet: there are no files to choose from');
     const priorities = [...(e.saved.priorities ?? m.files.map(() => 'normal' as const))];
     for (const c of changes) {
-      if (!Number.isInteger(c.index) || c.index < 0 || c.index >= m.files.length) throw new AppError('bad-request', `no file ${c.index} (the torrent has ${m.files.length})`);
-      if (!FILE_PRIORITIES.includes(c.priority)) throw new AppError('bad-request', `priority must be one of ${FILE_PRIORITIES.join(', ')}`);
+      if (!Number.isInteger(c.index) || c.index < 0 || c.index >= m.files.length) throw new DaemonError('bad-request', `no file ${c.index} (the torrent has ${m.files.length})`);
+      if (!FILE_PRIORITIES.includes(c.priority)) throw new DaemonError('bad-request', `priority must be one of ${FILE_PRIORITIES.join(', ')}`);
       priorities[c.index] = c.priority;
     }
     e.update({ priorities });
@@ -208,9 +215,9 @@ export class TorrentManager {
   // --- internals ---------------------------------------------------------
 
   private create(infoHash: string, options: AddOptions, magnet: string | undefined, name?: string): Entry {
-    if (this.entries.has(infoHash)) throw new AppError('conflict', `torrent ${infoHash} is already in the daemon`);
+    if (this.entries.has(infoHash)) throw new DaemonError('conflict', `torrent ${infoHash} is already in the daemon`);
     const savePath = options.savePath ?? this.init.downloadDir;
-    if (!isAbsolute(savePath)) throw new AppError('bad-request', `savePath must be absolute: ${JSON.stringify(savePath)}`);
+    if (!isAbsolute(savePath)) throw new DaemonError('bad-request', `savePath must be absolute: ${JSON.stringify(savePath)}`);
     const saved: SavedTorrent = {
       infoHash,
       savePath: resolve(savePath),
@@ -225,7 +232,7 @@ export class TorrentManager {
   }
 
   private async added(e: Entry): Promise<Entry> {
-    if (this.entries.has(e.infoHash)) throw new AppError('conflict', `torrent ${e.infoHash} is already in the daemon`);
+    if (this.entries.has(e.infoHash)) throw new DaemonError('conflict', `torrent ${e.infoHash} is already in the daemon`);
     this.entries.set(e.infoHash, e);
     await this.save();
     if (!e.saved.paused) this.begin(e);
@@ -292,6 +299,14 @@ export class TorrentManager {
     if (t === undefined) return;
     e.detach();
     await t.stop();
+  }
+
+  /** What the resume file says was verified: shown while the torrent is paused or being checked (the check decides). */
+  private async loadHave(e: Entry, m: Metainfo): Promise<void> {
+    const resume = await readResume(this.resumeFile(e.infoHash), m.infoHash).catch(() => undefined);
+    if (resume === undefined) return;
+    const have = resume.have;
+    e.lastHave = (i) => hasBit(have, i);
   }
 
   private torrentFile(infoHash: string): string {

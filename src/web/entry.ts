@@ -1,32 +1,20 @@
 import type { Torrent, TorrentEvent } from '../engine/index.js';
-import type { Endpoint } from '../net/index.js';
 import type { Metainfo } from '../metainfo/index.js';
+import type { Endpoint } from '../net/index.js';
+import type { RateSample, TrackerStatus } from './api-types.js';
 import type { SavedTorrent } from './state.js';
 
 /*
  * One torrent of the daemon, across pauses and restarts: what is saved of
  * it, the engine's Torrent while it runs, what its trackers last said, and
  * its recent rates (for the chart).
+ *
+ * File priorities are applied with the one lever the engine has, the set of
+ * wanted pieces: while a file marked `high` still misses pieces, only the
+ * high files' pieces are wanted; once they are all verified the normal files
+ * are added. So `high` means "before the others", strictly, and `skip`
+ * means never requested.
  */
-
-export interface RateSample {
-  /** ms since the epoch. */
-  readonly t: number;
-  /** bytes/s */
-  readonly down: number;
-  readonly up: number;
-}
-
-export interface TrackerStatus {
-  readonly url: string;
-  readonly tier: number;
-  /** 'working', 'error', 'not contacted' */
-  readonly status: string;
-  readonly peers: number;
-  readonly message: string;
-  /** ms since the epoch of the last answer or failure. */
-  readonly at: number | undefined;
-}
 
 const HISTORY = 300;
 
@@ -41,11 +29,16 @@ export class Entry {
   fetchedPeers: Endpoint[] | undefined;
   starting = false;
   removed = false;
+  /** The verified pieces while no Torrent runs (paused, or before the check), from the last run or the resume file. */
+  lastHave: ((index: number) => boolean) | undefined;
   readonly history: RateSample[] = [];
   /** Per announce URL: the last answer. */
-  readonly trackerAnswers = new Map<string, { peers: number; warning: string; at: number }>();
-  lastTrackerError: { message: string; at: number } | undefined;
-  dhtPeers: { peers: number; at: number } | undefined;
+  private readonly trackerAnswers = new Map<string, { peers: number; warning: string; at: number }>();
+  /** The last announce that failed on every tracker (the engine's tiers try them all before giving up). */
+  private lastTrackerError: { message: string; at: number } | undefined;
+  private dhtPeers: { peers: number; at: number } | undefined;
+  /** Whether only the high-priority files are wanted now. */
+  private highPhase = false;
   private queue: Promise<unknown> = Promise.resolve();
   private unsubscribe: (() => void) | undefined;
 
@@ -84,33 +77,54 @@ export class Entry {
     return this.saved.downloaded + (this.torrent?.downloaded ?? 0);
   }
 
+  /** Whether piece `index` is verified, running or not. */
+  hasPiece(index: number): boolean {
+    const t = this.torrent;
+    if (t !== undefined && t.state !== 'checking') return t.hasPiece(index);
+    return this.lastHave?.(index) ?? false;
+  }
+
   attach(torrent: Torrent): void {
     this.torrent = torrent;
     this.unsubscribe = torrent.on((e) => this.onEvent(e));
     this.applySelection();
   }
 
-  /** The torrent is being stopped: fold its totals into the saved ones. */
+  /** The torrent is being stopped: keep what it had, and fold its totals into the saved ones. */
   detach(): void {
     const t = this.torrent;
     if (t === undefined) return;
     this.unsubscribe?.();
+    const have = new Uint8Array(t.pieceCount);
+    for (let i = 0; i < t.pieceCount; i++) have[i] = t.hasPiece(i) ? 1 : 0;
+    this.lastHave = (i) => have[i] === 1;
     this.saved = { ...this.saved, uploaded: this.saved.uploaded + t.uploaded, downloaded: this.saved.downloaded + t.downloaded };
     this.torrent = undefined;
+    this.trackerAnswers.clear();
+    this.lastTrackerError = undefined;
+    this.dhtPeers = undefined;
   }
 
-  /** Tell the engine which pieces are wanted: those of at least one file not skipped. */
+  /** Tell the engine which pieces are wanted now (see the note at the top on priorities). */
   applySelection(): void {
     const t = this.torrent;
     const m = this.metainfo;
     const priorities = this.saved.priorities;
     if (t === undefined || m === undefined || priorities === undefined) return;
-    const wanted = new Uint8Array(m.pieceCount);
-    m.files.forEach((_, i) => {
-      if (priorities[i] === 'skip') return;
-      const range = m.layout.filePieces(i);
-      if (range !== undefined) wanted.fill(1, range.first, range.last + 1);
-    });
+    const piecesOf = (level: (p: string) => boolean): Uint8Array => {
+      const wanted = new Uint8Array(m.pieceCount);
+      m.files.forEach((f, i) => {
+        if (f.padding || !level(priorities[i] ?? 'normal')) return;
+        const range = m.layout.filePieces(i);
+        if (range !== undefined) wanted.fill(1, range.first, range.last + 1);
+      });
+      return wanted;
+    };
+    const high = piecesOf((p) => p === 'high');
+    let highMissing = false;
+    for (let i = 0; i < m.pieceCount && !highMissing; i++) highMissing = high[i] === 1 && !t.hasPiece(i);
+    this.highPhase = highMissing;
+    const wanted = highMissing ? high : piecesOf((p) => p !== 'skip');
     t.selectPieces((i) => wanted[i] === 1);
   }
 
@@ -123,19 +137,20 @@ export class Entry {
 
   trackers(dht: boolean): TrackerStatus[] {
     const out: TrackerStatus[] = [];
+    const running = this.torrent !== undefined;
+    const err = this.lastTrackerError;
     const tiers = this.metainfo?.announceList ?? [];
     tiers.forEach((tier, i) => {
       for (const url of tier) {
         const a = this.trackerAnswers.get(url);
-        const err = this.lastTrackerError;
         if (a !== undefined && (err === undefined || a.at >= err.at)) out.push({ url, tier: i, status: 'working', peers: a.peers, message: a.warning, at: a.at });
         else if (err !== undefined) out.push({ url, tier: i, status: 'error', peers: 0, message: err.message, at: err.at });
-        else out.push({ url, tier: i, status: this.torrent === undefined ? 'stopped' : 'not contacted', peers: 0, message: '', at: undefined });
+        else out.push({ url, tier: i, status: running ? 'not contacted' : 'stopped', peers: 0, message: '', at: null });
       }
     });
     if (dht && this.metainfo?.private !== true) {
       const d = this.dhtPeers;
-      out.push({ url: '[DHT]', tier: -1, status: d !== undefined ? 'working' : this.torrent === undefined ? 'stopped' : 'looking up', peers: d?.peers ?? 0, message: '', at: d?.at });
+      out.push({ url: 'DHT', tier: -1, status: d !== undefined ? 'working' : running ? 'looking up' : 'stopped', peers: d?.peers ?? 0, message: '', at: d?.at ?? null });
     }
     return out;
   }
@@ -146,5 +161,7 @@ export class Entry {
     else if (e.type === 'tracker-error') this.lastTrackerError = { message: e.message, at };
     else if (e.type === 'dht') this.dhtPeers = { peers: e.peers, at };
     else if (e.type === 'error') this.error = e.error.message;
+    // The high files are done: widen to the normal ones (after the engine has finished handling this piece).
+    else if (e.type === 'piece-verified' && this.highPhase && this.torrent?.selectedComplete === true) queueMicrotask(() => this.applySelection());
   }
 }

@@ -1,10 +1,11 @@
 /*
- * The daemon's typed errors. An AppError carries the HTTP status the API
- * answers with, so a handler throws and the router turns it into
- * `{ "error": message }` without guessing.
+ * The daemon's typed errors. A DaemonError carries the HTTP status the API
+ * answers with, so a handler throws and the server turns it into
+ * `{ "error": message, "code": code }` without guessing; the CLI prints one
+ * at start-up (a bad daemon.json) as one line.
  */
 
-export type AppErrorCode =
+export type DaemonErrorCode =
   | 'bad-config'
   | 'bad-state'
   | 'bad-request'
@@ -17,7 +18,7 @@ export type AppErrorCode =
   | 'conflict'
   | 'unsupported-type';
 
-const STATUS: Record<AppErrorCode, number> = {
+const STATUS: Record<DaemonErrorCode, number> = {
   'bad-config': 500,
   'bad-state': 500,
   'bad-request': 400,
@@ -31,10 +32,10 @@ const STATUS: Record<AppErrorCode, number> = {
   'unsupported-type': 415,
 };
 
-export class AppError extends Error {
-  override readonly name = 'AppError';
-  readonly code: AppErrorCode;
-  constructor(code: AppErrorCode, message: string) {
+export class DaemonError extends Error {
+  override readonly name = 'DaemonError';
+  readonly code: DaemonErrorCode;
+  constructor(code: DaemonErrorCode, message: string) {
     super(message);
     this.code = code;
   }

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AppError } from './errors.js';
+import { DaemonError } from './errors.js';
 
 /*
  * Where the daemon keeps things (the XDG base directory convention):
  *
- *   $XDG_CONFIG_HOME/peerkit/daemon.json   token and ports (mode 0600: the
- *                                          token is a password)
+ *   $XDG_CONFIG_HOME/peerkit/daemon.json   token, ports, download folder
+ *                                          (mode 0600: the token is a
+ *                                          password); flags override it
  *   $XDG_DATA_HOME/peerkit/torrents.json   the torrents, their save paths,
  *                                          paused or not, file priorities
  *   $XDG_DATA_HOME/peerkit/torrents/       the added .torrent files
@@ -93,27 +94,28 @@ export async function loadConfig(paths: DaemonPaths): Promise<{ config: DaemonCo
     await writeAtomic(paths.configFile, `${JSON.stringify(config, null, 2)}\n`, 0o600);
     return { config, created: true };
   }
-  if (raw.length > MAX_CONFIG_BYTES) throw new AppError('bad-config', `${paths.configFile} is larger than ${MAX_CONFIG_BYTES} bytes`);
+  if (raw.length > MAX_CONFIG_BYTES) throw new DaemonError('bad-config', `${paths.configFile} is larger than ${MAX_CONFIG_BYTES} bytes`);
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch (e) {
-    throw new AppError('bad-config', `${paths.configFile} is not JSON (${e instanceof Error ? e.message : String(e)}): fix it, or delete it to start afresh with a new token`);
+    throw new DaemonError('bad-config', `${paths.configFile} is not JSON (${e instanceof Error ? e.message : String(e)}): fix it, or delete it to start afresh with a new token`);
   }
-  if (typeof v !== 'object' || v === null) throw new AppError('bad-config', `${paths.configFile}: expected a JSON object`);
+  if (typeof v !== 'object' || v === null) throw new DaemonError('bad-config', `${paths.configFile}: expected a JSON object`);
   const o = v as Record<string, unknown>;
   const token = o['token'];
-  if (typeof token !== 'string' || token.length < 16) throw new AppError('bad-config', `${paths.configFile}: "token" must be a string of at least 16 characters`);
+  // Letters, digits and -._~ only: the token goes in a cookie and a URL as it is.
+  if (typeof token !== 'string' || !/^[A-Za-z0-9._~-]{16,256}$/.test(token)) throw new DaemonError('bad-config', `${paths.configFile}: "token" must be 16 to 256 letters, digits or -._~`);
   const port = (k: string, fallback: number): number => {
     const p = o[k];
     if (p === undefined) return fallback;
-    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new AppError('bad-config', `${paths.configFile}: "${k}" must be a port from 0 to 65535`);
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p > 65535) throw new DaemonError('bad-config', `${paths.configFile}: "${k}" must be a port from 0 to 65535`);
     return p;
   };
   const str = (k: string, fallback: string): string => {
     const s = o[k];
     if (s === undefined) return fallback;
-    if (typeof s !== 'string' || s.length === 0) throw new AppError('bad-config', `${paths.configFile}: "${k}" must be a non-empty string`);
+    if (typeof s !== 'string' || s.length === 0) throw new DaemonError('bad-config', `${paths.configFile}: "${k}" must be a non-empty string`);
     return s;
   };
   // Keep the token private even if someone loosened the file's mode.
