@@ -40,6 +40,8 @@ export class Swarm {
   completed = 0;
   readonly v6 = new Map<string, Peer6>();
   seeders6 = 0;
+  /** The index of the peer last upserted, so the tracker need not search for it again. */
+  lastIndex = -1;
 
   get leechers(): number {
     return this.size - this.seeders + (this.v6.size - this.seeders6);
@@ -86,6 +88,7 @@ export class Swarm {
     }
     this.meta[i] = m;
     if (peerId !== undefined && this.peerIds !== undefined) this.peerIds.set(peerId, i * 20);
+    this.lastIndex = i;
     return was;
   }
 
@@ -150,10 +153,20 @@ export class Swarm {
    * a random start instead, as before.
    */
   sample(want: number, exclude: number, leechersOnly: boolean, random: Random): number[] {
-    const out: number[] = [];
+    const out = new Int32Array(Math.max(0, want));
+    return Array.from(out.subarray(0, this.sampleInto(want, exclude, leechersOnly, random, out)));
+  }
+
+  /**
+   * sample(), written into `out` (room for `want` indices): how many were
+   * picked. The tracker calls this on every announce with one array it
+   * keeps, so a reply's indices cost no allocation.
+   */
+  sampleInto(want: number, exclude: number, leechersOnly: boolean, random: Random, out: Int32Array): number {
     const n = this.size;
     const eligible = leechersOnly ? n - this.seeders : n;
-    if (want <= 0 || eligible === 0) return out;
+    if (want <= 0 || eligible === 0) return 0;
+    let count = 0;
     const meta = this.meta;
     const seed = random();
     const start = Math.floor(seed * n);
@@ -177,7 +190,7 @@ export class Swarm {
           let i = start + lo + j;
           if (i >= n) i -= n;
           if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) {
-            out.push(i);
+            out[count++] = i;
             if (--need === 0) break;
           }
           if (++j === width) j = 0;
@@ -185,15 +198,15 @@ export class Swarm {
         owed = need;
         lo = hi;
       }
-      if (out.length === want) return out;
+      if (count === want) return count;
       // The last strata held no eligible peer and could not pay what was
       // owed (rare): top up from the rest, in order, from the same start.
-      const taken = new Set(out);
-      for (let k = 0; k < n && out.length < want; k++) {
+      const taken = new Set(out.subarray(0, count));
+      for (let k = 0; k < n && count < want; k++) {
         const i = (start + k) % n;
-        if (!taken.has(i) && i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
+        if (!taken.has(i) && i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out[count++] = i;
       }
-      return out;
+      return count;
     }
     if (n <= want * 4) {
       // A small swarm: a partial Fisher-Yates shuffle of the indices, so the
@@ -209,27 +222,26 @@ export class Swarm {
       }
       const gen = ++scratch.generation;
       const { value, stamp } = scratch;
-      const at = (i: number): number => (stamp[i] === gen ? value[i]! : i);
-      for (let k = 0; k < n && out.length < want; k++) {
+      for (let k = 0; k < n && count < want; k++) {
         x ^= x << 13;
         x ^= x >>> 17;
         x ^= x << 5;
         // n - k < 65,536 here, so a 16 x 16-bit scale is exact enough and avoids a modulo.
         const j = k + (((x >>> 16) * (n - k)) >>> 16);
-        const i = at(j);
-        value[j] = at(k);
+        const i = stamp[j] === gen ? value[j]! : j;
+        value[j] = stamp[k] === gen ? value[k]! : k;
         stamp[j] = gen;
-        if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
+        if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out[count++] = i;
       }
-      return out;
+      return count;
     }
     // A large swarm where the eligible peers are few (a seeder among mostly
     // seeders): every one of them is found by a scan from a random start.
-    for (let k = 0; k < n && out.length < want; k++) {
+    for (let k = 0; k < n && count < want; k++) {
       const i = (start + k) % n;
-      if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out.push(i);
+      if (i !== exclude && (!leechersOnly || (meta[i]! & SEEDER) === 0)) out[count++] = i;
     }
-    return out;
+    return count;
   }
 
   private insertAt(i: number, key: number): void {
