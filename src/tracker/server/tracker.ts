@@ -121,6 +121,8 @@ export class Tracker {
   private creations = { minute: -1, bySource: new Map<string, number>() };
   /** The indices sampled for the reply being built (the tracker is single-threaded). */
   private readonly picked: Int32Array;
+  /** A view on the last `into.out` seen. */
+  private intoView: { of: Uint8Array; view: DataView } | undefined;
 
   constructor(
     private readonly random: Random,
@@ -302,13 +304,23 @@ export class Tracker {
     if (into !== undefined) count = Math.min(count, Math.floor(into.room / 6));
     const out = into?.out ?? allocBytes(count * 6);
     const start = into?.at ?? 0;
-    if (swarm !== undefined) {
-      const keys = swarm.keys;
+    if (swarm !== undefined && into !== undefined) {
+      // A caller's buffer is the same one reply after reply (the UDP send
+      // buffer): a DataView on it, made once, writes a peer in two stores.
+      if (this.intoView?.of !== out) this.intoView = { of: out, view: new DataView(out.buffer, out.byteOffset, out.byteLength) };
+      const { view } = this.intoView;
+      const entries = swarm.entries;
       for (let n = 0, at = start; n < count; n++, at += 6) {
-        const key = keys[picked[n]!]!;
-        // key = ip * 65536 + port, 48 bits: split with float arithmetic, then 32-bit ops on each part.
-        const ip = Math.floor(key / 65536);
-        const port = key - ip * 65536;
+        const i = 2 * picked[n]!;
+        view.setUint32(at, entries[i]!);
+        view.setUint16(at + 4, entries[i + 1]! >>> 16);
+      }
+    } else if (swarm !== undefined) {
+      const entries = swarm.entries;
+      for (let n = 0, at = start; n < count; n++, at += 6) {
+        const i = 2 * picked[n]!;
+        const ip = entries[i]!;
+        const port = entries[i + 1]! >>> 16;
         out[at] = ip >>> 24;
         out[at + 1] = ip >>> 16;
         out[at + 2] = ip >>> 8;
