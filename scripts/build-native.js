@@ -1,5 +1,5 @@
-// Builds the one native addon, native/batch_udp.c (the tracker's batched UDP
-// socket: recvmmsg/sendmmsg), with node-gyp, and copies it next to the code
+// Builds the one native addon, native/ (the tracker's batched UDP socket:
+// recvmmsg/sendmmsg), with node-gyp, and copies it next to the code
 // that loads it: dist/src/net/ (what tsc builds and the tests import) and
 // dist/bin/ (the bundled CLI), so `new URL('./batch_udp.node',
 // import.meta.url)` finds it from either build, like the hash worker.
@@ -11,7 +11,7 @@
 // next to it), so `npm run build` costs nothing extra the second time.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,8 +33,10 @@ const skip = (why) => {
 if (process.env.PEERKIT_NO_NATIVE === '1') skip('PEERKIT_NO_NATIVE=1');
 if (process.platform !== 'linux') skip(`recvmmsg/sendmmsg are Linux only, this is ${process.platform}`);
 
+const sources = createHash('sha256');
+for (const f of readdirSync(dir).filter((f) => /\.(c|h|gyp)$/.test(f)).sort()) sources.update(f).update(readFileSync(join(dir, f)));
 const stamp = JSON.stringify({
-  sources: createHash('sha256').update(readFileSync(join(dir, 'batch_udp.c'))).update(readFileSync(join(dir, 'binding.gyp'))).digest('hex'),
+  sources: sources.digest('hex'),
   node: process.version,
   arch: process.arch,
 });
