@@ -99,8 +99,9 @@ export interface TrackerStats {
 }
 
 const ZERO_ID = new Uint8Array(20);
-/** Shared by every reply without IPv6 peers (nearly all): nothing in it to change. */
+/** Shared by every reply without IPv6 peers (nearly all): nothing in them to change. */
 const NO_PEERS = new Uint8Array(0);
+const NO_PEERS6: readonly Uint8Array[] = [];
 /** At most this many torrents in a scrape that names none (BEP 48 "all torrents"). */
 const FULL_SCRAPE_LIMIT = 1000;
 
@@ -275,9 +276,9 @@ export class Tracker {
     return { torrents: this.swarms.size, peers, seeders, leechers: peers - seeders, completed, announces: this.announces, scrapes: this.scrapes };
   }
 
-  private pick6(swarm: Swarm, want: number, self: string | undefined, leechersOnly: boolean): Uint8Array[] {
+  private pick6(swarm: Swarm, want: number, self: string | undefined, leechersOnly: boolean): readonly Uint8Array[] {
+    if (want <= 0 || swarm.v6.size === 0) return NO_PEERS6;
     const out: Uint8Array[] = [];
-    if (want <= 0 || swarm.v6.size === 0) return out;
     // Reservoir sampling: a uniform random subset of the (rare) IPv6 peers in
     // one pass, with one call to the injected random source.
     let x = (this.random() * 0x1_0000_0000) | 0 || 0x9e3779b9;
