@@ -22,7 +22,31 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-/** A generator seeded from the operating system, for real (not simulated) runs. */
+/**
+ * A generator seeded from the operating system, for real (not simulated)
+ * runs: xoshiro128** on 32-bit integers, two outputs per 53-bit number. No
+ * sequence has to be reproduced here, so it need not be seededRandom's
+ * BigInt arithmetic, which costs ~100 ns a call: a tracker draws once per
+ * announce.
+ */
 export function systemRandom(): Random {
-  return seededRandom(randomBytes(6).readUIntBE(0, 6));
+  const seed = randomBytes(16);
+  let a = seed.readUInt32LE(0), b = seed.readUInt32LE(4), c = seed.readUInt32LE(8), d = seed.readUInt32LE(12);
+  if ((a | b | c | d) === 0) a = 1; // the one state xoshiro never leaves
+  const next = (): number => {
+    const out = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    return out;
+  };
+  return () => ((next() >>> 5) * 0x4000000 + (next() >>> 6)) / 2 ** 53;
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
 }

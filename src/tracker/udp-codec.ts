@@ -133,11 +133,22 @@ export function readUint32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
-function writeUint32(b: Uint8Array, at: number, v: number): void {
+/** Write `v` big-endian at `at` (the caller checks the length). */
+export function writeUint32(b: Uint8Array, at: number, v: number): void {
   b[at] = v >>> 24;
   b[at + 1] = v >>> 16;
   b[at + 2] = v >>> 8;
   b[at + 3] = v;
+}
+
+/**
+ * The big-endian signed 64-bit number at `at` as a plain number when it is
+ * a safe integer (always, in practice), else as a BigInt: no BigInt for
+ * the `left` of every announce.
+ */
+export function readInt64Number(b: Uint8Array, at: number): number | bigint {
+  const hi = readUint32(b, at);
+  return hi < 0x200000 ? hi * 0x1_0000_0000 + readUint32(b, at + 4) : readInt64(b, at);
 }
 
 /** The big-endian signed 64-bit number at `at`, built from two halves (DataView's BigInt read, without the DataView). */
@@ -153,22 +164,56 @@ function short(what: string, need: number, got: number): TrackerError {
   return new TrackerError('malformed', `${what} packet of ${got} bytes, need at least ${need}`, got);
 }
 
+/** Byte offsets of an announce request's fields (BEP 15), for readers that take them straight from the packet. */
+export const AnnounceAt = {
+  connectionId: 0, action: 8, transactionId: 12, infoHash: 16, peerId: 36, downloaded: 56,
+  left: 64, uploaded: 72, event: 80, ip: 84, key: 88, numWant: 92, port: 96,
+} as const;
+/** An announce request without BEP 41 options. */
+export const ANNOUNCE_LENGTH = 98;
+
+/**
+ * Check the request of `length` bytes at `at` in `packet` the way
+ * decodeRequest does, without decoding it: its action, or a TrackerError.
+ * For a server that then reads the fields it needs in place (AnnounceAt);
+ * `length` may exceed what `packet` holds past `at` (a datagram cut at
+ * MAX_PACKET), and is refused then without reading beyond the header.
+ */
+export function checkRequest(packet: Uint8Array, at = 0, length = packet.length - at): (typeof Action)[keyof typeof Action] {
+  if (length < 16) throw short('request', 16, length);
+  if (length > MAX_PACKET) throw new TrackerError('malformed', `request of ${length} bytes is too large`, MAX_PACKET);
+  const action = readUint32(packet, at + 8);
+  if (action === Action.connect) {
+    if (readUint32(packet, at) !== PROTOCOL_ID_HI || readUint32(packet, at + 4) !== PROTOCOL_ID_LO) throw new TrackerError('malformed', 'wrong protocol id in connect', 0);
+    return action;
+  }
+  if (action === Action.announce) {
+    if (length < ANNOUNCE_LENGTH) throw short('announce', ANNOUNCE_LENGTH, length);
+    const eventCode = readUint32(packet, at + AnnounceAt.event);
+    if (eventCode >= EVENT_NAMES.length) throw new TrackerError('malformed', `unknown announce event ${eventCode}`, AnnounceAt.event);
+    return action;
+  }
+  if (action === Action.scrape) {
+    const n = (length - 16) / 20;
+    if (!Number.isInteger(n) || n < 1) throw new TrackerError('malformed', 'scrape must carry whole 20-byte info hashes', 16);
+    if (n > MAX_SCRAPE_HASHES) throw new TrackerError('malformed', `scrape of ${n} info hashes, at most ${MAX_SCRAPE_HASHES}`, 16);
+    return action;
+  }
+  throw new TrackerError('malformed', `unknown action ${action}`, 8);
+}
+
+/** The name of a BEP 15 event code that checkRequest accepted. */
+export function eventName(code: number): AnnounceEvent {
+  return EVENT_NAMES[code] ?? 'none';
+}
+
 /** Decode a packet a client sent to a tracker. Throws TrackerError. */
 export function decodeRequest(packet: Uint8Array): UdpRequest {
-  if (packet.length < 16) throw short('request', 16, packet.length);
-  if (packet.length > MAX_PACKET) throw new TrackerError('malformed', `request of ${packet.length} bytes is too large`, MAX_PACKET);
-  const action = readUint32(packet, 8);
+  const action = checkRequest(packet);
   const transactionId = readUint32(packet, 12);
-  if (action === Action.connect) {
-    if (readUint32(packet, 0) !== PROTOCOL_ID_HI || readUint32(packet, 4) !== PROTOCOL_ID_LO) throw new TrackerError('malformed', 'wrong protocol id in connect', 0);
-    return { action: 'connect', transactionId };
-  }
+  if (action === Action.connect) return { action: 'connect', transactionId };
   const connectionId = view(packet).getBigUint64(0);
   if (action === Action.announce) {
-    if (packet.length < 98) throw short('announce', 98, packet.length);
-    const eventCode = readUint32(packet, 80);
-    const event = EVENT_NAMES[eventCode];
-    if (event === undefined) throw new TrackerError('malformed', `unknown announce event ${eventCode}`, 80);
     return {
       action: 'announce',
       connectionId,
@@ -178,22 +223,16 @@ export function decodeRequest(packet: Uint8Array): UdpRequest {
       downloaded: readInt64(packet, 56),
       left: readInt64(packet, 64),
       uploaded: readInt64(packet, 72),
-      event,
+      event: eventName(readUint32(packet, 80)),
       ip: readUint32(packet, 84),
       key: readUint32(packet, 88),
       numWant: readUint32(packet, 92) | 0,
       port: (packet[96]! << 8) | packet[97]!,
     };
   }
-  if (action === Action.scrape) {
-    const n = (packet.length - 16) / 20;
-    if (!Number.isInteger(n) || n < 1) throw new TrackerError('malformed', 'scrape must carry whole 20-byte info hashes', 16);
-    if (n > MAX_SCRAPE_HASHES) throw new TrackerError('malformed', `scrape of ${n} info hashes, at most ${MAX_SCRAPE_HASHES}`, 16);
-    const infoHashes: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) infoHashes.push(packet.slice(16 + i * 20, 36 + i * 20));
-    return { action: 'scrape', connectionId, transactionId, infoHashes };
-  }
-  throw new TrackerError('malformed', `unknown action ${action}`, 8);
+  const infoHashes: Uint8Array[] = [];
+  for (let at = 16; at < packet.length; at += 20) infoHashes.push(packet.slice(at, at + 20));
+  return { action: 'scrape', connectionId, transactionId, infoHashes };
 }
 
 /** Encode a client's request. */

@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { decode, type BDict } from '../../src/bencode/index.js';
+import { batchUdpStatus } from '../../src/net/index.js';
+import { decodeResponse, encodeRequest, type UdpResponse } from '../../src/tracker/udp-codec.js';
 import { BIN, isCleanFailure, peerkit } from './run.js';
 
 /** Start `peerkit tracker` and wait for the lines that give its URLs. */
-function startTracker(args: string[]): Promise<{ http: string; udp: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'tracker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startTracker(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ http: string; udp: string; stderr: () => string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'tracker', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tracker did not start: ${out}`)), 10_000);
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -19,6 +24,7 @@ function startTracker(args: string[]): Promise<{ http: string; udp: string; stop
         resolve({
           http,
           udp,
+          stderr: () => err,
           stop: () =>
             new Promise((done) => {
               child.on('exit', (code) => done(code));
@@ -32,6 +38,24 @@ function startTracker(args: string[]): Promise<{ http: string; udp: string; stop
 }
 
 const hash = '%01%02%03%04%05%06%07%08%09%0a%0b%0c%0d%0e%0f%10%11%12%13%14';
+
+/** A BEP 15 connect to `url`: the reply's action and transaction id. */
+async function udpConnect(url: string): Promise<UdpResponse> {
+  const { hostname, port } = new URL(url);
+  const s = createSocket('udp4');
+  try {
+    return await new Promise((resolve, reject) => {
+      const guard = setTimeout(() => reject(new Error('no reply to a UDP connect')), 5000); // safety net only
+      s.on('message', (m: Buffer) => {
+        clearTimeout(guard);
+        resolve(decodeResponse(new Uint8Array(m)));
+      });
+      s.send(encodeRequest({ action: 'connect', transactionId: 0x1234 }), Number(port), hostname);
+    });
+  } finally {
+    s.close();
+  }
+}
 
 describe('peerkit tracker', () => {
   it('serves announces, scrapes and stats until stopped', async () => {
@@ -66,6 +90,25 @@ describe('peerkit tracker', () => {
       assert.ok(bad.get('failure reason') instanceof Uint8Array);
     } finally {
       assert.equal(await t.stop(), 0);
+    }
+  });
+
+  it('says once on stderr which UDP path it runs, and answers UDP on it', async () => {
+    const native = batchUdpStatus();
+    for (const [env, expected] of [
+      [process.env, native.available ? /UDP on the native batch socket/ : /UDP on node:dgram/],
+      [{ ...process.env, PEERKIT_UDP: 'dgram' }, /UDP on node:dgram \((PEERKIT_UDP=dgram|.*Linux only.*)\)/],
+    ] as const) {
+      const t = await startTracker(['--http-port', '0', '--udp-port', '0'], env);
+      try {
+        const r = await udpConnect(t.udp);
+        assert.deepEqual([r.action, r.transactionId], ['connect', 0x1234]);
+        const lines = t.stderr().split('\n').filter((l) => l !== '');
+        assert.equal(lines.length, 1, t.stderr());
+        assert.match(lines[0]!, expected);
+      } finally {
+        assert.equal(await t.stop(), 0);
+      }
     }
   });
 

@@ -69,11 +69,13 @@ const seen: Seen[] = [];
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'peerkit-interop-tracker-'));
   server = await startTrackerServer({ host: '127.0.0.1', httpPort: 0, udpPort: 0, interval: 5 });
-  // Record every announce on its way through (HTTP and UDP both end here).
+  // Record every announce on its way through (HTTP and UDP both end here;
+  // the UDP batch path passes where to write the peers, so pass that on).
   const tracker = server.tracker;
   const announce = tracker.announce.bind(tracker);
-  tracker.announce = (a: Parameters<Tracker['announce']>[0], nowMs: number) => {
-    const reply = announce(a, nowMs);
+  tracker.announce = (...args: Parameters<Tracker['announce']>) => {
+    const [a] = args;
+    const reply = announce(...args);
     const peers: string[] = [];
     for (let i = 0; i + 6 <= reply.peers.length; i += 6) {
       const p = reply.peers;

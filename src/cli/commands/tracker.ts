@@ -60,6 +60,15 @@ export const trackerCommand: Command = {
       if (e.code === 'EADDRNOTAVAIL') throw new MetainfoError('io', `cannot listen on ${values.host ?? '127.0.0.1'}: no such local address`);
       throw e;
     });
+    // Once, on stderr: which UDP path this process runs (the native batch socket, or node:dgram and why).
+    const path = server.udpPath;
+    if (path !== undefined) {
+      process.stderr.write(
+        path.kind === 'batch'
+          ? `peerkit tracker: UDP on the native batch socket (recvmmsg/sendmmsg, up to ${path.batch} datagrams a call)\n`
+          : `peerkit tracker: UDP on node:dgram (${path.reason})\n`,
+      );
+    }
     const lines = ['peerkit tracker running'];
     if (server.httpUrl !== undefined) lines.push(`  announce  ${server.httpUrl}`, `  stats     ${server.httpUrl.replace(/announce$/, 'stats')}`);
     if (server.udpUrl !== undefined) lines.push(`  announce  ${server.udpUrl}`);

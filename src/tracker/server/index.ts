@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bindUdp, realClock, systemRandom, type Clock, type DatagramSocket, type Random } from '../../net/index.js';
+import { MAX_PACKET } from '../udp-codec.js';
+import { batchUdpStatus, bindBatchUdp, bindUdp, realClock, systemRandom, type Clock, type Random } from '../../net/index.js';
 import { httpHandler } from './http.js';
 import { Tracker, type TrackerOptions } from './tracker.js';
 import { UdpTrackerHandler } from './udp.js';
@@ -9,6 +10,10 @@ import { UdpTrackerHandler } from './udp.js';
 /*
  * A running tracker: the Tracker core behind an HTTP server and a UDP socket,
  * with the clock that expires peers and measures the announce rate.
+ *
+ * The UDP socket is the native batched one (net/batch-udp.ts: recvmmsg and
+ * sendmmsg, one JavaScript call per batch) when the addon was built and
+ * loads, else node:dgram; `udpPath` says which, and why.
  */
 
 export { Tracker, type Announce, type AnnounceReply, type TrackerOptions, type TrackerStats } from './tracker.js';
@@ -25,6 +30,12 @@ export interface TrackerServerOptions extends TrackerOptions {
   readonly udpPort?: number | null | undefined;
   /** Trust the `ip` parameter of announces (only behind a proxy you run). @default false */
   readonly allowIpParam?: boolean;
+  /**
+   * How UDP datagrams are read and answered: 'batch', the native batched
+   * socket (Linux, when built); 'dgram', node:dgram; 'auto', batch when it
+   * is available. @default 'auto'
+   */
+  readonly udpSocket?: 'auto' | 'batch' | 'dgram';
   readonly clock?: Clock;
   readonly random?: Random;
   /**
@@ -40,10 +51,18 @@ export interface TrackerServer {
   /** The announce URLs, e.g. `http://127.0.0.1:8000/announce` and `udp://127.0.0.1:8000`. */
   readonly httpUrl: string | undefined;
   readonly udpUrl: string | undefined;
+  /** The UDP socket in use, and why when it is node:dgram (undefined with UDP off). */
+  readonly udpPath: UdpPath | undefined;
   close(): Promise<void>;
 }
 
+export type UdpPath = { readonly kind: 'batch'; readonly batch: number } | { readonly kind: 'dgram'; readonly reason: string };
+
 const EXPIRE_EVERY_MS = 60_000;
+/** Datagrams per recvmmsg/sendmmsg call. */
+const UDP_BATCH = 64;
+/** A large receive buffer rides out bursts instead of dropping announces. */
+const UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 const RATE_WINDOW_MS = 10_000;
 
 export async function startTrackerServer(options: TrackerServerOptions = {}): Promise<TrackerServer> {
@@ -103,38 +122,56 @@ export async function startTrackerServer(options: TrackerServerOptions = {}): Pr
     httpUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}/announce`;
   }
 
-  let udp: DatagramSocket | undefined;
+  let udp: { close(): unknown } | undefined;
   let udpUrl: string | undefined;
+  let udpPath: UdpPath | undefined;
   if (options.udpPort !== null) {
-    // A large receive buffer rides out bursts instead of dropping announces.
-    const socket = await bindUdp(host, options.udpPort ?? 8000, { receiveBuffer: 4 * 1024 * 1024 }).catch((e: unknown) => {
+    const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true, secret: randomBytes(32) });
+    const choice = options.udpSocket ?? 'auto';
+    const status = batchUdpStatus();
+    let local: { port: number };
+    try {
+      if (choice === 'batch' && !status.available) throw new Error(`the native batch UDP socket is not available: ${status.reason}`);
+      if (choice !== 'dgram' && status.available) {
+        const socket = bindBatchUdp(host, options.udpPort ?? 8000, { batch: UDP_BATCH, maxDatagram: MAX_PACKET, maxReply: MAX_PACKET, receiveBuffer: UDP_RECEIVE_BUFFER }, (batch, count) =>
+          handler.handleBatch(batch, count, clock.now(), onError),
+        );
+        udp = socket;
+        local = socket.local;
+        udpPath = { kind: 'batch', batch: socket.batchSize };
+      } else {
+        const socket = await bindUdp(host, options.udpPort ?? 8000, { receiveBuffer: UDP_RECEIVE_BUFFER });
+        socket.onMessage((packet, from) => {
+          try {
+            const reply = handler.handle(packet, from, clock.now());
+            if (reply !== undefined) socket.send(reply, from);
+          } catch (e) {
+            onError(e);
+          }
+        });
+        udp = socket;
+        local = socket.local;
+        udpPath = { kind: 'dgram', reason: status.available ? 'node:dgram was asked for' : status.reason };
+      }
+    } catch (e) {
       // A failed start must not leave the HTTP side listening (which keeps the process alive).
       timers.rate.cancel();
       timers.expire.cancel();
       http?.close();
       throw e;
-    });
-    const handler = new UdpTrackerHandler(tracker, { allowIpParam: options.allowIpParam === true, secret: randomBytes(32) });
-    socket.onMessage((packet, from) => {
-      try {
-        const reply = handler.handle(packet, from, clock.now());
-        if (reply !== undefined) socket.send(reply, from);
-      } catch (e) {
-        onError(e);
-      }
-    });
-    udp = socket;
-    udpUrl = `udp://${host.includes(':') ? `[${host}]` : host}:${socket.local.port}`;
+    }
+    udpUrl = `udp://${host.includes(':') ? `[${host}]` : host}:${local.port}`;
   }
 
   return {
     tracker,
     httpUrl,
     udpUrl,
+    udpPath,
     async close() {
       timers.rate.cancel();
       timers.expire.cancel();
-      udp?.close();
+      await udp?.close();
       if (http !== undefined) {
         const server = http;
         server.closeAllConnections();

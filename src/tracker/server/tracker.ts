@@ -1,5 +1,5 @@
 import { binary } from '../../bencode/index.js';
-import { ipv4ToNumber, ipv6ToBytes } from '../compact.js';
+import { ipv4ToNumber, ipv6ToBytes, numberToIpv4 } from '../compact.js';
 import { TrackerError } from '../errors.js';
 import { allocBytes, type AnnounceEvent, type ScrapeCounts } from '../udp-codec.js';
 import type { Random } from '../../net/index.js';
@@ -22,7 +22,12 @@ export interface TrackerOptions {
   readonly maxNumWant?: number;
   /** Seconds without an announce after which a peer is dropped. @default interval * 2 + 60 */
   readonly peerTimeout?: number;
-  /** Only these info hashes (binary strings) are tracked, when given. */
+  /**
+   * Only these info hashes (binary strings) are tracked, when given. Looked
+   * up when an announce would create a swarm: a swarm that exists was
+   * allowed, so the common announce costs one hash lookup, not two (and a
+   * hash taken out of the set later stays tracked until its swarm empties).
+   */
   readonly allowList?: ReadonlySet<string>;
   /** Most swarms tracked at once (new ones are refused beyond it). @default 1,000,000 */
   readonly maxTorrents?: number;
@@ -34,11 +39,20 @@ export interface TrackerOptions {
   readonly maxNewTorrentsPerMinute?: number;
 }
 
+/**
+ * One announce. The tracker copies what it keeps of `infoHash` and `peerId`,
+ * so they may be views on a buffer the caller reuses (the UDP batch path
+ * passes views on its receive buffer).
+ */
 export interface Announce {
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
-  /** The peer's address: where the request came from (or `ip=` when the operator allows it). */
-  readonly host: string;
+  /**
+   * The peer's address: where the request came from (or `ip=` when the
+   * operator allows it), as IPv4 or IPv6 text, or an IPv4 address as a
+   * 32-bit number (what the UDP side has, without making text of it).
+   */
+  readonly host: string | number;
   readonly port: number;
   /** Bytes the peer still needs; 0 makes it a seeder. */
   readonly left: number | bigint;
@@ -61,6 +75,19 @@ export interface AnnounceReply {
   readonly peerIds: readonly Uint8Array[] | undefined;
 }
 
+/**
+ * Where announce() may write the compact IPv4 peers instead of allocating
+ * them: `out` from `at` on, at most `room` bytes (whole entries that do not
+ * fit are left out). The reply's `peers` is then a view on those bytes, and
+ * `written` their length.
+ */
+export interface PeersInto {
+  readonly out: Uint8Array;
+  readonly at: number;
+  readonly room: number;
+  written: number;
+}
+
 export interface TrackerStats {
   readonly torrents: number;
   readonly peers: number;
@@ -72,6 +99,9 @@ export interface TrackerStats {
 }
 
 const ZERO_ID = new Uint8Array(20);
+/** Shared by every reply without IPv6 peers (nearly all): nothing in them to change. */
+const NO_PEERS = new Uint8Array(0);
+const NO_PEERS6: readonly Uint8Array[] = [];
 /** At most this many torrents in a scrape that names none (BEP 48 "all torrents"). */
 const FULL_SCRAPE_LIMIT = 1000;
 
@@ -90,6 +120,10 @@ export class Tracker {
   private totals = { peers: 0, seeders: 0, completed: 0 };
   private readonly maxNewPerMinute: number;
   private creations = { minute: -1, bySource: new Map<string, number>() };
+  /** The indices sampled for the reply being built (the tracker is single-threaded). */
+  private readonly picked: Int32Array;
+  /** A view on the last `into.out` seen. */
+  private intoView: { of: Uint8Array; view: DataView } | undefined;
 
   constructor(
     private readonly random: Random,
@@ -103,65 +137,73 @@ export class Tracker {
     this.allowList = options.allowList;
     this.maxTorrents = options.maxTorrents ?? 1_000_000;
     this.maxNewPerMinute = options.maxNewTorrentsPerMinute ?? 1000;
+    this.picked = new Int32Array(Math.max(0, this.maxNumWant));
   }
 
-  /** Record an announce and choose the peers to send back. Throws TrackerError for a request to refuse. */
-  announce(a: Announce, nowMs: number): AnnounceReply {
+  /**
+   * Record an announce and choose the peers to send back. Throws
+   * TrackerError for a request to refuse. With `into`, the IPv4 peers are
+   * written there rather than into a new array (the UDP batch path).
+   */
+  announce(a: Announce, nowMs: number, into?: PeersInto): AnnounceReply {
     if (a.infoHash.length !== 20) throw new TrackerError('bad-param', 'info_hash must be 20 bytes');
     if (a.peerId.length !== 20) throw new TrackerError('bad-param', 'peer_id must be 20 bytes');
     if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) throw new TrackerError('bad-param', 'port must be from 1 to 65535');
     const id = hashKey(a.infoHash);
-    if (this.allowList !== undefined && !this.allowList.has(id)) throw new TrackerError('not-allowed', 'torrent not on this tracker\'s allow list');
+    let swarm = this.swarms.get(id);
+    if (swarm === undefined && this.allowList !== undefined && !this.allowList.has(id)) throw new TrackerError('not-allowed', 'torrent not on this tracker\'s allow list');
     this.announces++;
     const minute = Math.floor(nowMs / 60_000);
-    let swarm = this.swarms.get(id);
     if (swarm === undefined) {
-      if (a.event === 'stopped') return this.reply(undefined, [], [], undefined);
+      if (a.event === 'stopped') return this.reply(undefined, 0, [], undefined, into);
       if (this.swarms.size >= this.maxTorrents) throw new TrackerError('failure', 'tracker is full');
       this.countCreation(a.host, minute);
       swarm = new Swarm();
       this.swarms.set(id, swarm);
     }
-    const before = { peers: swarm.peerCount, seeders: swarm.allSeeders, completed: swarm.completed };
+    const peers = swarm.peerCount;
+    const seeders = swarm.allSeeders;
+    const completed = swarm.completed;
     try {
-      return this.update(swarm, a, minute);
+      return this.update(swarm, a, minute, into);
     } finally {
-      this.totals.peers += swarm.peerCount - before.peers;
-      this.totals.seeders += swarm.allSeeders - before.seeders;
-      this.totals.completed += swarm.completed - before.completed;
+      this.totals.peers += swarm.peerCount - peers;
+      this.totals.seeders += swarm.allSeeders - seeders;
+      this.totals.completed += swarm.completed - completed;
     }
   }
 
   /** Refuse a new swarm when this address made too many this minute. */
-  private countCreation(host: string, minute: number): void {
+  private countCreation(host: string | number, minute: number): void {
     if (this.creations.minute !== minute) this.creations = { minute, bySource: new Map() };
-    const v6 = ipv4ToNumber(host) === undefined ? ipv6ToBytes(host) : undefined;
-    const source = v6 === undefined ? host : binary(v6.subarray(0, 8));
+    // An IPv4 address counts as its dotted text whichever form it came in; an IPv6 one as its /64.
+    const text = typeof host === 'number' ? numberToIpv4(host) : host;
+    const v6 = ipv4ToNumber(text) === undefined ? ipv6ToBytes(text) : undefined;
+    const source = v6 === undefined ? text : binary(v6.subarray(0, 8));
     const n = (this.creations.bySource.get(source) ?? 0) + 1;
     if (n > this.maxNewPerMinute) throw new TrackerError('failure', 'too many new torrents from your address: try again in a minute');
     this.creations.bySource.set(source, n);
   }
 
-  private update(swarm: Swarm, a: Announce, minute: number): AnnounceReply {
+  private update(swarm: Swarm, a: Announce, minute: number, into: PeersInto | undefined): AnnounceReply {
     if (a.wantPeerIds) swarm.keepPeerIds();
     const seeder = a.left === 0 || a.left === 0n;
     const want = Math.min(this.maxNumWant, Math.max(0, a.numWant === undefined || a.numWant < 0 ? this.defaultNumWant : a.numWant));
 
-    const v4 = ipv4ToNumber(a.host);
+    const v4 = typeof a.host === 'number' ? a.host : ipv4ToNumber(a.host);
     if (v4 !== undefined) {
       const key = v4 * 65536 + a.port;
       if (a.event === 'stopped') {
         swarm.remove(key);
-        return this.reply(swarm, [], [], undefined);
+        return this.reply(swarm, 0, [], undefined, into);
       }
       const was = swarm.upsert(key, seeder, minute, a.wantPeerIds || swarm.peerIds !== undefined ? a.peerId : undefined);
       // A completion is a leecher becoming a seeder: counted once, and only with left=0.
       if (a.event === 'completed' && seeder && was !== true) swarm.completed++;
-      const self = swarm.find(key);
-      const picked = swarm.sample(want, self, seeder, this.random);
-      return this.reply(swarm, picked, this.pick6(swarm, want - picked.length, undefined, seeder), a.wantPeerIds ? swarm : undefined);
+      const picked = swarm.sampleInto(want, swarm.lastIndex, seeder, this.random, this.picked);
+      return this.reply(swarm, picked, this.pick6(swarm, want - picked, undefined, seeder), a.wantPeerIds ? swarm : undefined, into);
     }
-    const bytes = ipv6ToBytes(a.host);
+    const bytes = typeof a.host === 'string' ? ipv6ToBytes(a.host) : undefined;
     if (bytes === undefined) throw new TrackerError('bad-param', `cannot use address ${a.host}`);
     const address = new Uint8Array(18);
     address.set(bytes);
@@ -174,22 +216,22 @@ export class Tracker {
         if (existing.seeder) swarm.seeders6--;
         swarm.v6.delete(key6);
       }
-      return this.reply(swarm, [], [], undefined);
+      return this.reply(swarm, 0, [], undefined, into);
     }
     if (existing === undefined) {
-      swarm.v6.set(key6, { address, seeder, minute, peerId: a.peerId });
+      swarm.v6.set(key6, { address, seeder, minute, peerId: a.peerId.slice() });
       if (seeder) swarm.seeders6++;
     } else {
       if (existing.seeder !== seeder) swarm.seeders6 += seeder ? 1 : -1;
       if (a.event === 'completed' && seeder && !existing.seeder) swarm.completed++;
       existing.seeder = seeder;
       existing.minute = minute;
-      existing.peerId = a.peerId;
+      existing.peerId = a.peerId.slice();
     }
     if (a.event === 'completed' && seeder && existing === undefined) swarm.completed++;
     const six = this.pick6(swarm, want, key6, seeder);
-    const picked = swarm.sample(want - six.length, -1, seeder, this.random);
-    return this.reply(swarm, picked, six, a.wantPeerIds ? swarm : undefined);
+    const picked = swarm.sampleInto(want - six.length, -1, seeder, this.random, this.picked);
+    return this.reply(swarm, picked, six, a.wantPeerIds ? swarm : undefined, into);
   }
 
   /** Counts for each info hash; none named means every torrent (up to a limit). */
@@ -234,9 +276,9 @@ export class Tracker {
     return { torrents: this.swarms.size, peers, seeders, leechers: peers - seeders, completed, announces: this.announces, scrapes: this.scrapes };
   }
 
-  private pick6(swarm: Swarm, want: number, self: string | undefined, leechersOnly: boolean): Uint8Array[] {
+  private pick6(swarm: Swarm, want: number, self: string | undefined, leechersOnly: boolean): readonly Uint8Array[] {
+    if (want <= 0 || swarm.v6.size === 0) return NO_PEERS6;
     const out: Uint8Array[] = [];
-    if (want <= 0 || swarm.v6.size === 0) return out;
     // Reservoir sampling: a uniform random subset of the (rare) IPv6 peers in
     // one pass, with one call to the injected random source.
     let x = (this.random() * 0x1_0000_0000) | 0 || 0x9e3779b9;
@@ -257,28 +299,46 @@ export class Tracker {
     return out;
   }
 
-  private reply(swarm: Swarm | undefined, picked: readonly number[], six: readonly Uint8Array[], ids: Swarm | undefined): AnnounceReply {
-    const peers = allocBytes(picked.length * 6);
-    if (swarm !== undefined) {
-      const keys = swarm.keys;
-      for (let n = 0, at = 0; n < picked.length; n++, at += 6) {
-        const key = keys[picked[n]!]!;
-        // key = ip * 65536 + port, 48 bits: split with float arithmetic, then 32-bit ops on each part.
-        const ip = Math.floor(key / 65536);
-        const port = key - ip * 65536;
-        peers[at] = ip >>> 24;
-        peers[at + 1] = ip >>> 16;
-        peers[at + 2] = ip >>> 8;
-        peers[at + 3] = ip;
-        peers[at + 4] = port >>> 8;
-        peers[at + 5] = port;
+  /** The reply, with the first `count` indices of `this.picked` as its IPv4 peers. */
+  private reply(swarm: Swarm | undefined, count: number, six: readonly Uint8Array[], ids: Swarm | undefined, into: PeersInto | undefined): AnnounceReply {
+    const picked = this.picked;
+    if (into !== undefined) count = Math.min(count, Math.floor(into.room / 6));
+    const out = into?.out ?? allocBytes(count * 6);
+    const start = into?.at ?? 0;
+    if (swarm !== undefined && into !== undefined) {
+      // A caller's buffer is the same one reply after reply (the UDP send
+      // buffer): a DataView on it, made once, writes a peer in two stores.
+      if (this.intoView?.of !== out) this.intoView = { of: out, view: new DataView(out.buffer, out.byteOffset, out.byteLength) };
+      const { view } = this.intoView;
+      const entries = swarm.entries;
+      for (let n = 0, at = start; n < count; n++, at += 6) {
+        const i = 2 * picked[n]!;
+        view.setUint32(at, entries[i]!);
+        view.setUint16(at + 4, entries[i + 1]! >>> 16);
+      }
+    } else if (swarm !== undefined) {
+      const entries = swarm.entries;
+      for (let n = 0, at = start; n < count; n++, at += 6) {
+        const i = 2 * picked[n]!;
+        const ip = entries[i]!;
+        const port = entries[i + 1]! >>> 16;
+        out[at] = ip >>> 24;
+        out[at + 1] = ip >>> 16;
+        out[at + 2] = ip >>> 8;
+        out[at + 3] = ip;
+        out[at + 4] = port >>> 8;
+        out[at + 5] = port;
       }
     }
-    const peers6 = new Uint8Array(six.length * 18);
-    six.forEach((a, n) => peers6.set(a, n * 18));
+    let peers6 = NO_PEERS;
+    if (six.length > 0) {
+      peers6 = new Uint8Array(six.length * 18);
+      six.forEach((a, n) => peers6.set(a, n * 18));
+    }
     let peerIds: Uint8Array[] | undefined;
     if (ids !== undefined) {
-      peerIds = picked.map((i) => ids.peerIds?.slice(i * 20, i * 20 + 20) ?? ZERO_ID);
+      peerIds = [];
+      for (let n = 0; n < count; n++) peerIds.push(ids.peerIds?.slice(picked[n]! * 20, picked[n]! * 20 + 20) ?? ZERO_ID);
       for (const a of six) peerIds.push(ids.v6.get(binary(a))?.peerId ?? ZERO_ID);
     }
     return {
@@ -286,7 +346,7 @@ export class Tracker {
       minInterval: this.minInterval,
       seeders: swarm?.allSeeders ?? 0,
       leechers: swarm?.leechers ?? 0,
-      peers,
+      peers: into === undefined ? out : out.subarray(start, start + (into.written = count * 6)),
       peers6,
       peerIds,
     };

@@ -1,13 +1,18 @@
 import { createHmac } from 'node:crypto';
-import type { Endpoint } from '../../net/index.js';
+import { Info, INFO_WORDS, type DatagramBatch, type Endpoint } from '../../net/index.js';
+import { bytesToIpv6, ipv4ToNumber } from '../compact.js';
 import { TrackerError } from '../errors.js';
-import { decodeRequest, encodeResponse, readUint32, type UdpResponse } from '../udp-codec.js';
-import { ipv4ToNumber } from '../compact.js';
+import { Action, AnnounceAt, checkRequest, eventName, MAX_PACKET, readInt64Number, readUint32, writeUint32 } from '../udp-codec.js';
 import type { Tracker } from './tracker.js';
 
 /*
  * The UDP side of the tracker (BEP 15), as a function from a packet to the
  * packet to send back: no socket here, so it is tested and fuzzed directly.
+ * Two doors lead to the same code (answer): handle() takes one packet and
+ * returns its reply, for node:dgram; handleBatch() takes a batch from the
+ * native socket (net/batch-udp.ts) and writes every reply straight into its
+ * send buffer, reading the request's fields in place: no packet object, no
+ * address text for IPv4 clients, no reply allocated per datagram.
  *
  * Connection ids are not stored: an id is a keyed hash of the client's
  * address and the current minute, so the tracker keeps no state per client
@@ -31,9 +36,21 @@ export interface UdpHandlerOptions {
 /** IPv6 peers in one UDP reply: 66 x 18 bytes + 20 stays under ~1,200 bytes, one unfragmented datagram. */
 const MAX_PEERS6 = 66;
 
+const utf8 = new TextEncoder();
+
 export class UdpTrackerHandler {
   private readonly ids: ConnectionIds;
   private readonly allowIpParam: boolean;
+  /** handle() writes each reply here, then returns a copy of it. */
+  private readonly scratch = new Uint8Array(MAX_PACKET);
+  /** Where the tracker writes an IPv4 reply's peers: reused, set before each announce. */
+  private readonly into: { out: Uint8Array; at: number; readonly room: number; written: number } = { out: this.scratch, at: 0, room: MAX_PACKET - 20, written: -1 };
+  /**
+   * Views on the info hash and peer id of each slot of the batch buffer last
+   * seen: made once, since the buffer never moves, rather than twice per
+   * announce.
+   */
+  private slotViews: { rx: Uint8Array; rxSlot: number; infoHash: Uint8Array[]; peerId: Uint8Array[] } | undefined;
 
   constructor(
     private readonly tracker: Tracker,
@@ -45,17 +62,50 @@ export class UdpTrackerHandler {
 
   /** The reply to `packet` from `from`, or undefined when it deserves none (too short to answer). */
   handle(packet: Uint8Array, from: Endpoint, nowMs: number): Uint8Array | undefined {
-    if (packet.length < 16) return undefined;
-    let response: UdpResponse;
-    try {
-      response = this.respond(packet, from, nowMs);
-    } catch (e) {
-      if (!(e instanceof TrackerError)) throw e;
-      response = { action: 'error', transactionId: readUint32(packet, 12), message: e.message };
-      const reply = encodeResponse(response);
-      return reply.length <= packet.length ? reply : encodeResponse({ ...response, message: e.message.slice(0, Math.max(0, packet.length - 8)) });
+    const n = this.answer(packet, 0, packet.length, ipv4ToNumber(from.host), from.host, from.port, nowMs, this.scratch, 0);
+    return n === 0 ? undefined : this.scratch.slice(0, n);
+  }
+
+  /**
+   * Answer the first `count` datagrams of a batch from the native socket:
+   * reply i goes into `tx` at i * txSlot, its length into replyLength[i]
+   * (0: none). Datagrams cut short by the socket (longer than rxSlot) are
+   * refused as too large, like any request over MAX_PACKET. A datagram
+   * that makes the tracker fail (a bug, not bad input: that gets an error
+   * reply) is told to `onError` and left unanswered; the rest of the batch
+   * is answered as usual.
+   */
+  handleBatch(batch: DatagramBatch, count: number, nowMs: number, onError: (e: unknown) => void): void {
+    const { rx, rxSlot, info, infoBytes, tx, txSlot, replyLength } = batch;
+    if (rxSlot < MAX_PACKET || txSlot < MAX_PACKET) throw new Error(`a UDP tracker batch needs slots of at least ${MAX_PACKET} bytes`);
+    if (this.slotViews?.rx !== rx || this.slotViews.rxSlot !== rxSlot) {
+      const slots = Math.floor(rx.length / rxSlot);
+      const view = (i: number, field: number): Uint8Array => rx.subarray(i * rxSlot + field, i * rxSlot + field + 20);
+      this.slotViews = {
+        rx,
+        rxSlot,
+        infoHash: Array.from({ length: slots }, (_, i) => view(i, AnnounceAt.infoHash)),
+        peerId: Array.from({ length: slots }, (_, i) => view(i, AnnounceAt.peerId)),
+      };
     }
-    return encodeResponse(response);
+    for (let i = 0, w = 0; i < count; i++, w += INFO_WORDS) {
+      const family = info[w + Info.family];
+      const length = info[w + Info.length]!;
+      const port = info[w + Info.port]!;
+      let n = 0;
+      try {
+        if (family === 4) n = this.answer(rx, i * rxSlot, length, info[w + Info.ipv4]!, '', port, nowMs, tx, i * txSlot);
+        else if (family === 6) {
+          // IPv6 clients are rare: their address as text, as node:dgram would give it.
+          const a = (w + Info.ipv6) * 4;
+          n = this.answer(rx, i * rxSlot, length, undefined, bytesToIpv6(infoBytes.subarray(a, a + 16)), port, nowMs, tx, i * txSlot);
+        }
+      } catch (e) {
+        n = 0;
+        onError(e);
+      }
+      replyLength[i] = n;
+    }
   }
 
   connectionId(from: Endpoint, window: number): bigint {
@@ -63,47 +113,94 @@ export class UdpTrackerHandler {
     return (BigInt(this.ids.hi) << 32n) | BigInt(this.ids.lo);
   }
 
-  private respond(packet: Uint8Array, from: Endpoint, nowMs: number): UdpResponse {
-    const req = decodeRequest(packet);
+  /**
+   * Write the reply to the request of `length` bytes at `at` in `p` into
+   * `out` at `o` (room for MAX_PACKET bytes): its length, or 0 for none.
+   * The client is `v4` (an IPv4 address as a number) or else `host` (text),
+   * and `port`.
+   */
+  private answer(p: Uint8Array, at: number, length: number, v4: number | undefined, host: string, port: number, nowMs: number, out: Uint8Array, o: number): number {
+    if (length < 16) return 0;
+    try {
+      return this.respond(p, at, length, v4, host, port, nowMs, out, o);
+    } catch (e) {
+      if (!(e instanceof TrackerError)) throw e;
+      // Never larger than the request (no amplification): the message is cut to fit.
+      const limit = Math.min(length, MAX_PACKET);
+      writeUint32(out, o, Action.error);
+      writeUint32(out, o + 4, readUint32(p, at + 12));
+      return 8 + utf8.encodeInto(e.message, out.subarray(o + 8, o + limit)).written;
+    }
+  }
+
+  private respond(p: Uint8Array, at: number, length: number, v4: number | undefined, host: string, port: number, nowMs: number, out: Uint8Array, o: number): number {
+    const action = checkRequest(p, at, length);
+    const transactionId = readUint32(p, at + 12);
     const window = Math.floor(nowMs / WINDOW_MS);
-    if (req.action === 'connect') return { action: 'connect', transactionId: req.transactionId, connectionId: this.connectionId(from, window) };
-    // Compared as two 32-bit words straight from the packet: no BigInt per announce.
-    const v4 = ipv4ToNumber(from.host);
+    if (action === Action.connect) {
+      this.ids.compute(window, host, v4, port);
+      writeUint32(out, o, Action.connect);
+      writeUint32(out, o + 4, transactionId);
+      writeUint32(out, o + 8, this.ids.hi);
+      writeUint32(out, o + 12, this.ids.lo);
+      return 16;
+    }
     // Made in this minute or either of the two before: an id is accepted for at
     // least two minutes after it was sent, as BEP 15 asks of trackers.
-    if (
-      !this.ids.matches(packet, window, from.host, v4, from.port) &&
-      !this.ids.matches(packet, window - 1, from.host, v4, from.port) &&
-      !this.ids.matches(packet, window - 2, from.host, v4, from.port)
-    ) {
+    if (!this.ids.matches(p, at, window, host, v4, port) && !this.ids.matches(p, at, window - 1, host, v4, port) && !this.ids.matches(p, at, window - 2, host, v4, port)) {
       throw new TrackerError('bad-param', 'connection id expired or wrong: connect again');
     }
-    if (req.action === 'scrape') {
-      return { action: 'scrape', transactionId: req.transactionId, files: this.tracker.scrape(req.infoHashes).map((f) => f.counts) };
+    writeUint32(out, o + 4, transactionId);
+    if (action === Action.scrape) {
+      const hashes: Uint8Array[] = [];
+      for (let h = at + 16; h < at + length; h += 20) hashes.push(p.subarray(h, h + 20));
+      // At most MAX_SCRAPE_HASHES: 8 + 74 x 12 bytes.
+      let w = o + 8;
+      for (const { counts } of this.tracker.scrape(hashes)) {
+        writeUint32(out, w, counts.seeders);
+        writeUint32(out, w + 4, counts.completed);
+        writeUint32(out, w + 8, counts.leechers);
+        w += 12;
+      }
+      writeUint32(out, o, Action.scrape);
+      return w - o;
     }
-    const host = this.allowIpParam && req.ip !== 0 ? `${req.ip >>> 24}.${(req.ip >>> 16) & 255}.${(req.ip >>> 8) & 255}.${req.ip & 255}` : from.host;
+    const numWant = readUint32(p, at + AnnounceAt.numWant) | 0;
+    const ip = readUint32(p, at + AnnounceAt.ip);
+    // IPv4 peers go straight to their place in the reply.
+    const into = this.into;
+    into.out = out;
+    into.at = o + 20;
+    into.written = -1;
+    // Views, not copies (the tracker copies what it keeps): the slot's own when p is the batch buffer.
+    const views = this.slotViews;
+    const slot = views !== undefined && views.rx === p ? at / views.rxSlot : -1;
     const reply = this.tracker.announce(
       {
-        infoHash: req.infoHash,
-        peerId: req.peerId,
-        host,
-        port: req.port,
-        left: req.left,
-        event: req.event,
-        numWant: v4 !== undefined ? (req.numWant < 0 ? undefined : req.numWant) : Math.min(req.numWant < 0 ? MAX_PEERS6 : req.numWant, MAX_PEERS6),
+        infoHash: slot >= 0 ? views!.infoHash[slot]! : p.subarray(at + AnnounceAt.infoHash, at + AnnounceAt.infoHash + 20),
+        peerId: slot >= 0 ? views!.peerId[slot]! : p.subarray(at + AnnounceAt.peerId, at + AnnounceAt.peerId + 20),
+        host: this.allowIpParam && ip !== 0 ? ip : (v4 ?? host),
+        port: (p[at + AnnounceAt.port]! << 8) | p[at + AnnounceAt.port + 1]!,
+        left: readInt64Number(p, at + AnnounceAt.left),
+        event: eventName(readUint32(p, at + AnnounceAt.event)),
+        numWant: v4 !== undefined ? (numWant < 0 ? undefined : numWant) : Math.min(numWant < 0 ? MAX_PEERS6 : numWant, MAX_PEERS6),
         wantPeerIds: false,
       },
       nowMs,
+      v4 !== undefined ? into : undefined,
     );
     // BEP 15 sizes peers by the transport: IPv4 peers to an IPv4 client, IPv6 to IPv6.
-    return {
-      action: 'announce',
-      transactionId: req.transactionId,
-      interval: reply.interval,
-      leechers: reply.leechers,
-      seeders: reply.seeders,
-      peers: v4 !== undefined ? reply.peers : reply.peers6,
-    };
+    const peers = v4 !== undefined ? reply.peers : reply.peers6;
+    // Whole entries that fit MAX_PACKET (only a maxNumWant far above the default needs the cut).
+    const entry = v4 !== undefined ? 6 : 18;
+    const fit = Math.min(peers.length, Math.floor((MAX_PACKET - 20) / entry) * entry);
+    writeUint32(out, o, Action.announce);
+    writeUint32(out, o + 8, reply.interval);
+    writeUint32(out, o + 12, reply.leechers);
+    writeUint32(out, o + 16, reply.seeders);
+    // Already in place when the tracker wrote them there (IPv4); copied otherwise.
+    if (into.written < 0 || v4 === undefined) out.set(fit === peers.length ? peers : peers.subarray(0, fit), o + 20);
+    return 20 + fit;
   }
 }
 
@@ -135,10 +232,10 @@ class ConnectionIds {
     this.k = new Uint32Array([key.readUInt32LE(0), key.readUInt32LE(4), key.readUInt32LE(8), key.readUInt32LE(12)]);
   }
 
-  /** Whether the 8 bytes at the start of `packet` are the id for this address in `window`. */
-  matches(packet: Uint8Array, window: number, host: string, v4: number | undefined, port: number): boolean {
+  /** Whether the 8 bytes at `at` in `packet` are the id for this address in `window`. */
+  matches(packet: Uint8Array, at: number, window: number, host: string, v4: number | undefined, port: number): boolean {
     this.compute(window, host, v4, port);
-    return readUint32(packet, 0) === this.hi && readUint32(packet, 4) === this.lo;
+    return readUint32(packet, at) === this.hi && readUint32(packet, at + 4) === this.lo;
   }
 
   compute(window: number, host: string, v4: number | undefined, port: number): void {

@@ -14,7 +14,7 @@ import { SEEDER, Swarm } from '../../../src/tracker/server/swarm.js';
 const MINUTE_MASK = 0x7fff;
 
 function keysOf(s: Swarm): number[] {
-  return Array.from(s.keys.subarray(0, s.size));
+  return Array.from({ length: s.size }, (_, i) => s.keyAt(i));
 }
 
 function id(n: number): Uint8Array {
@@ -26,9 +26,9 @@ function checkInvariants(s: Swarm): void {
   const keys = keysOf(s);
   for (let i = 1; i < keys.length; i++) assert.ok(keys[i - 1]! < keys[i]!, `keys not strictly ascending at ${i}: ${keys[i - 1]} ${keys[i]}`);
   let seeders = 0;
-  for (let i = 0; i < s.size; i++) if ((s.meta[i]! & SEEDER) !== 0) seeders++;
+  for (let i = 0; i < s.size; i++) if ((s.metaAt(i) & SEEDER) !== 0) seeders++;
   assert.equal(s.seeders, seeders, 'seeder count');
-  assert.ok(s.keys.length >= s.size && s.meta.length === s.keys.length);
+  assert.ok(s.capacity >= s.size && s.entries.length === 2 * s.capacity);
   if (s.peerIds !== undefined) assert.ok(s.peerIds.length >= s.size * 20);
   let seeders6 = 0;
   for (const p of s.v6.values()) if (p.seeder) seeders6++;
@@ -61,7 +61,7 @@ describe('Swarm', () => {
     assert.equal(s.upsert(100, false, 4, undefined), true);
     assert.equal(s.seeders, 0);
     assert.equal(s.size, 2);
-    assert.equal(s.meta[s.find(100)]! & MINUTE_MASK, 4, 'minute updated');
+    assert.equal(s.metaAt(s.find(100)) & MINUTE_MASK, 4, 'minute updated');
     checkInvariants(s);
   });
 
@@ -108,7 +108,7 @@ describe('Swarm', () => {
     assert.deepEqual(keysOf(s), [30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
     assert.equal(s.seeders, 2, '32 and 36');
     assert.deepEqual([...s.v6.keys()], ['new']);
-    assert.ok(s.keys.length < 40, `capacity ${s.keys.length} shrunk`);
+    assert.ok(s.capacity < 40, `capacity ${s.capacity} shrunk`);
     for (let k = 30; k < 40; k++) assert.deepEqual(s.peerIds!.slice(s.find(k) * 20, s.find(k) * 20 + 20), id(k), 'ids moved with their peers');
     assert.equal(s.expire(55, 30), 0, 'nothing more to drop');
     assert.equal(s.expire(81, 30), 11);
@@ -122,8 +122,8 @@ describe('Swarm', () => {
     s.upsert(1, true, wrap - 2, undefined); // stored as 32766
     s.upsert(2, false, wrap + 3, undefined); // stored as 3
     s.upsert(3, true, 5 * wrap + 1, undefined);
-    assert.equal(s.meta[0]! & MINUTE_MASK, wrap - 2);
-    assert.equal(s.meta[1]! & MINUTE_MASK, 3);
+    assert.equal(s.metaAt(0) & MINUTE_MASK, wrap - 2);
+    assert.equal(s.metaAt(1) & MINUTE_MASK, 3);
     // Now = wrap + 4 (stored 4): ages 6, 1 and 3 even though 4 < 32766.
     assert.equal(s.expire(wrap + 4, 5), 1);
     assert.deepEqual(keysOf(s), [2, 3]);
@@ -168,7 +168,7 @@ describe('Swarm', () => {
         const leechers = Math.ceil(n / 10);
         for (const want of [1, 5, 50, 200]) {
           const got = s.sample(want, 0, true, random); // index 0 is a leecher, excluded
-          for (const i of got) assert.equal(s.meta[i]! & SEEDER, 0, 'seeder returned to a seeder');
+          for (const i of got) assert.equal(s.metaAt(i) & SEEDER, 0, 'seeder returned to a seeder');
           assert.ok(!got.includes(0));
           assert.equal(new Set(got).size, got.length);
           assert.equal(got.length, Math.min(want, leechers - 1));
@@ -242,7 +242,7 @@ describe('Swarm', () => {
             assert.equal(new Set(got).size, got.length);
             for (const i of got) {
               assert.ok(i >= 0 && i < s.size && i !== o.exclude);
-              if (o.leechersOnly) assert.ok(!model.get(s.keys[i]!)!.seeder);
+              if (o.leechersOnly) assert.ok(!model.get(s.keyAt(i))!.seeder);
             }
           }
           checkInvariants(s);
@@ -251,8 +251,8 @@ describe('Swarm', () => {
           assert.equal(s.seeders, [...model.values()].filter((v) => v.seeder).length);
           for (const [k, v] of model) {
             const i = s.find(k);
-            assert.equal((s.meta[i]! & SEEDER) !== 0, v.seeder);
-            assert.equal(s.meta[i]! & MINUTE_MASK, v.minute & MINUTE_MASK);
+            assert.equal((s.metaAt(i) & SEEDER) !== 0, v.seeder);
+            assert.equal(s.metaAt(i) & MINUTE_MASK, v.minute & MINUTE_MASK);
             if (keepIds) assert.deepEqual(s.peerIds!.slice(i * 20, i * 20 + 20), v.peerId);
           }
         }
