@@ -8,7 +8,7 @@ const SEND_BUFFER_MS = 50;
 const MIN_SEND_BUFFER = 48 * 1024;
 const MAX_SEND_BUFFER = 1024 * 1024;
 /** Round-trip samples kept per peer. */
-const RTT_SAMPLES = 8;
+const RTT_SAMPLES = 4;
 
 /*
  * One neighbour: a TCP connection after a successful handshake (BEP 3).
@@ -83,11 +83,13 @@ export class PeerConnection {
   /** When it last sent us anything / a block we asked for; when we last sent it anything. */
   lastReceivedAt: number;
   lastBlockAt: number;
+  /** When requests last went out to it on an empty pipeline. */
+  requestedAt: number;
   lastSentAt: number;
   snubbed = false;
-  /** When requests went out on an empty pipeline, until the first block after them lands: a round-trip sample. */
-  private rttProbeAt: number | undefined;
-  /** The last few round-trip samples, ms (the least is the estimate: queueing only ever adds). */
+  /** Requests went out on an empty pipeline: when, and the first of them, whose block times the round trip. */
+  private rttProbe: { readonly at: number; readonly index: number; readonly begin: number } | undefined;
+  /** The last few round-trip samples, ms. */
   private readonly rttSamples: number[] = [];
   /** Its requests to us, in arrival order, waiting for us to send the block. */
   readonly requests: { index: number; begin: number; length: number }[] = [];
@@ -111,32 +113,38 @@ export class PeerConnection {
     this.connectedAt = init.now;
     this.lastReceivedAt = init.now;
     this.lastBlockAt = init.now;
+    this.requestedAt = init.now;
     this.lastSentAt = init.now;
     this.outgoing = init.outgoing;
     this.pieces = new Bitfield(init.pieceCount);
   }
 
-  /** The round trip to this peer (request to block, when nothing else was queued), ms; undefined until measured. */
+  /**
+   * The round trip to this peer (request to block, when nothing else was queued at it), ms; undefined until measured.
+   * The largest of the last few samples: a sample taken while our own uplink or theirs was idle understates the
+   * round trip under load, and too short a request queue starves a link, while too long a one only claims more.
+   */
   get rtt(): number | undefined {
-    return this.rttSamples.length === 0 ? undefined : Math.min(...this.rttSamples);
+    return this.rttSamples.length === 0 ? undefined : Math.max(...this.rttSamples);
   }
 
-  /** Requests are going out and none were outstanding: time the first block back. */
-  startRttProbe(now: number): void {
-    this.rttProbeAt ??= now;
+  /** Requests are going out and none were outstanding: time the block of the first of them. */
+  startRttProbe(now: number, first: { readonly index: number; readonly begin: number }): void {
+    this.rttProbe ??= { at: now, index: first.index, begin: first.begin };
   }
 
-  /** A block arrived. */
-  blockArrived(now: number): void {
-    if (this.rttProbeAt === undefined) return;
+  /** A block arrived: a sample if it is the probe's (a block asked for earlier, and released since, is not). */
+  blockArrived(now: number, index: number, begin: number): void {
+    const probe = this.rttProbe;
+    if (probe === undefined || probe.index !== index || probe.begin !== begin) return;
     if (this.rttSamples.length >= RTT_SAMPLES) this.rttSamples.shift();
-    this.rttSamples.push(now - this.rttProbeAt);
-    this.rttProbeAt = undefined;
+    this.rttSamples.push(now - probe.at);
+    this.rttProbe = undefined;
   }
 
-  /** Our requests were dropped (choke, reject, snub): a block that comes later is no sample. */
+  /** Our requests were dropped (choke, reject, snub): the probe's block may never come. */
   cancelRttProbe(): void {
-    this.rttProbeAt = undefined;
+    this.rttProbe = undefined;
   }
 
   get address(): string {
@@ -195,7 +203,8 @@ export class PeerConnection {
   /**
    * A block, written as header then data, so the block is never copied into a frame. The send buffer is kept to
    * about SEND_BUFFER_MS of this peer's rate: blocks still in the uploader's queue can be cancelled, and dropped
-   * when we choke, while what is in the socket goes out regardless.
+   * when we choke, while what is in the socket goes out regardless. (Over TCP this bounds Node's own buffer only:
+   * the kernel's send buffer, often a megabyte or more, is beyond recall either way.)
    */
   sendBlock(index: number, begin: number, block: Uint8Array, now: number): void {
     if (this.closed) return;

@@ -340,21 +340,26 @@ export class PiecePicker {
     return out;
   }
 
+  /**
+   * A block arrived. One we still lack is taken even if it is no longer requested from this peer (its request was
+   * released when the peer choked us or stalled, and the block was already on its way): dropping it would only have
+   * it sent again. Its sender is recorded like any other, so a bad piece still counts against it.
+   */
   onBlock(peer: PeerKey, block: BlockRef): BlockResult {
     const part = this.partials.get(block.index);
     if (part === undefined) return NOT_WANTED;
     const j = this.blockOf(part, block);
     if (j < 0 || part.from[j] !== undefined) return NOT_WANTED;
     const r = part.requested[j]!;
-    if (!r.includes(peer)) return NOT_WANTED;
     const key = block.index * this.blocksPerPiece + j;
     let cancel = NO_PEERS;
     for (const q of r) {
       this.peers.get(q)?.requests.delete(key);
       if (q !== peer) cancel = cancel === NO_PEERS ? [q] : [...cancel, q];
     }
+    if (r.length > 0) part.inFlight--;
+    else this.addFree(part, -1);
     r.length = 0;
-    part.inFlight--;
     part.from[j] = peer;
     part.received++;
     return { wanted: true, cancel, pieceReady: part.received === part.blocks };

@@ -7,7 +7,8 @@ export const MIN_QUEUE_MS = 300;
 
 /**
  * How much time of a peer's rate to keep requested from it, given the round trip measured to it (request sent on
- * an empty pipeline, to its block), or undefined before one is known.
+ * an empty pipeline, to its block; the largest of the last few such samples, see PeerConnection.rtt), or undefined
+ * before one is known.
  *
  * Throughput is at most depth x blockSize / RTT = rate x queueTime / RTT, so queue time must exceed the round trip
  * by a margin for the rate (and with it the depth) to grow: three round trips plus 100 ms, within [300 ms, 2 s].

@@ -55,6 +55,13 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.rate);
   }
 
+  /** Bytes that may go at `now` without waiting (Infinity when unlimited; negative while in debt). */
+  available(now: number): number {
+    if (this.rate === Infinity) return Infinity;
+    this.refill(now);
+    return this.tokens;
+  }
+
   private refill(now: number): void {
     if (this.last === undefined || now < this.last) {
       // First call, or a clock that went backwards: start counting from here.

@@ -22,7 +22,11 @@ import type { PeerKey, PieceSet } from './picker.js';
  * BEP 16's strict form waits until a piece is seen at a second peer before
  * offering that peer a new one; like libtorrent by default, this offers the
  * next piece when the peer has the last one, and keeps `perPeer` offers open
- * so the peer's pipeline does not empty while a `have` crosses the network.
+ * (more for a fast peer, up to MAX_OPEN) so the peer's pipeline does not
+ * empty while a `have` crosses the network. Some clients never announce a
+ * piece to the peer they got it from: an offer whose every byte went to the
+ * peer GRACE_MS ago counts as taken up too, so such a peer is not left with
+ * nothing to ask for.
  *
  * This class only decides; the engine sends the messages.
  */
@@ -32,8 +36,22 @@ export interface SuperSeederInit {
   readonly random: Random;
   /** How many connected peers hold piece i (the picker's availability). */
   readonly availability: (index: number) => number;
-  /** Offers open at once per peer. @default 2 */
+  /** Offers open at once per peer, at least. @default 2 */
   readonly perPeer?: number;
+}
+
+/** Offers open at once per peer, at most. */
+export const MAX_OPEN = 16;
+/** An offer fully sent this long ago counts as taken up, `have` or not (ms). */
+export const GRACE_MS = 3000;
+
+interface PeerOffers {
+  /** Every piece ever offered to it: it may request those. */
+  readonly allowed: Set<number>;
+  /** Offers not yet taken up: piece -> bytes of it sent to the peer. */
+  readonly open: Map<number, number>;
+  /** Open offers whose every byte has been sent: piece -> when. */
+  readonly sentAt: Map<number, number>;
 }
 
 export class SuperSeeder {
@@ -43,8 +61,7 @@ export class SuperSeeder {
   private readonly perPeer: number;
   /** How many times each piece has been offered, to anyone. */
   private readonly offeredCount: Uint32Array;
-  /** Per peer: every piece ever offered to it (it may request those), and those it does not hold yet. */
-  private readonly peers = new Map<PeerKey, { readonly allowed: Set<number>; readonly open: Set<number> }>();
+  private readonly peers = new Map<PeerKey, PeerOffers>();
   private firstUnheld = 0;
 
   constructor(init: SuperSeederInit) {
@@ -70,8 +87,21 @@ export class SuperSeeder {
     return this.peers.get(peer)?.allowed ?? new Set();
   }
 
+  /** The peer left: its offers not taken up are as good as never made. */
   removePeer(peer: PeerKey): void {
+    const p = this.peers.get(peer);
+    if (p === undefined) return;
+    for (const i of p.open.keys()) this.offeredCount[i]!--;
     this.peers.delete(peer);
+  }
+
+  /** `bytes` of piece `index` (of `pieceSize` bytes) went to `peer`. */
+  sent(peer: PeerKey, index: number, bytes: number, pieceSize: number, now: number): void {
+    const p = this.peers.get(peer);
+    const sofar = p?.open.get(index);
+    if (p === undefined || sofar === undefined) return;
+    p.open.set(index, sofar + bytes);
+    if (sofar + bytes >= pieceSize && !p.sentAt.has(index)) p.sentAt.set(index, now);
   }
 
   /** May `peer` request `index`? Only if it was offered to it. */
@@ -84,15 +114,22 @@ export class SuperSeeder {
    * and the open ones are topped up to `open` (perPeer unless more: a fast peer needs more pieces in hand than two,
    * or its pipeline empties at each piece while its `have` crosses the network).
    */
-  offers(peer: PeerKey, pieces: PieceSet, open = this.perPeer): number[] {
+  offers(peer: PeerKey, pieces: PieceSet, now: number, open = this.perPeer): number[] {
     let p = this.peers.get(peer);
-    if (p === undefined) this.peers.set(peer, (p = { allowed: new Set(), open: new Set() }));
-    for (const i of p.open) if (pieces.has(i)) p.open.delete(i);
+    if (p === undefined) this.peers.set(peer, (p = { allowed: new Set(), open: new Map(), sentAt: new Map() }));
+    for (const i of p.open.keys()) {
+      const sentAt = p.sentAt.get(i);
+      if (pieces.has(i) || (sentAt !== undefined && now - sentAt >= GRACE_MS)) {
+        p.open.delete(i);
+        p.sentAt.delete(i);
+      }
+    }
     const out: number[] = [];
-    while (p.open.size < Math.max(this.perPeer, open)) {
+    const target = Math.min(MAX_OPEN, Math.max(this.perPeer, open));
+    while (p.open.size < target) {
       const index = this.choose(pieces, p.allowed);
       if (index < 0) break;
-      p.open.add(index);
+      p.open.set(index, 0);
       p.allowed.add(index);
       this.offeredCount[index]!++;
       out.push(index);

@@ -42,6 +42,8 @@ const KEEPALIVE_MS = 90_000;
 const IDLE_TIMEOUT_MS = 180_000;
 /** A peer we asked for blocks that sends none for this long is snubbed (libtorrent: 60 s). */
 const SNUB_MS = 60_000;
+/** In endgame, a peer that sent none of its outstanding blocks in this long (or four round trips) has them released. */
+const ENDGAME_STALL_MS = 2_000;
 const RESUME_SAVE_MS = 15_000;
 /** Strikes (shared bad pieces) before a peer is banned. */
 const MAX_STRIKES = 3;
@@ -50,8 +52,8 @@ const MAX_REQUEST = 128 * 1024;
 /** Requests a peer may queue at us (BEP 10 `reqq` we advertise). */
 const OUR_REQQ = 2000;
 /** A peer whose connection closed (for a reason other than both seeding) may be dialled again after this long. */
-/** A super-seeder keeps offered to each peer what it sends the peer in this long (at least two pieces). */
-const SUPER_SEED_AHEAD_MS = 500;
+/** A super-seeder keeps offered to each peer what it sends the peer in this long (at least two pieces): enough to cover a few round trips of have, request and block. */
+const SUPER_SEED_AHEAD_MS = 1500;
 const RECONNECT_MS = 5_000;
 
 export type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
@@ -137,9 +139,10 @@ export class Torrent {
         clock: session.clock,
         limits: [session.uploadLimit, new TokenBucket(unlimitedIfZero(options.maxUpload))],
         pieceSize: (i) => metainfo.layout.pieceSize(i),
-        onSent: (peer, n) => {
+        onSent: (peer, n, index) => {
           this.uploaded += n;
           this.uploadRate.add(n, this.now());
+          this.superSeeder?.sent(peer.key, index, n, metainfo.layout.pieceSize(index), this.now());
         },
         onError: (e) => this.fail(e),
       },
@@ -342,8 +345,8 @@ export class Torrent {
     const dht = this.session.dht;
     if (peer.extensions.dht && dht !== undefined && !this.metainfo.private) out.push({ type: 'port', port: dht.local.port });
     peer.sendAll(out, now);
-    // Its first offers now: a peer with nothing may never send a bitfield.
-    if (this.superSeeder !== undefined) this.offer(peer);
+    // A super-seeder's first offers wait for the peer's bitfield (or have-none), so they are not pieces it has;
+    // a peer with nothing may send neither, and gets them at the next tick.
     this.emit({ type: 'peer-connected', address: peer.address, client: clientName(peer.peerId), outgoing: peer.outgoing });
     return true;
   }
@@ -431,8 +434,15 @@ export class Torrent {
         return;
       case 'not-interested':
         peer.peerInterested = false;
-        // Its upload slot would stand idle until the next round: give it to a peer that wants something.
-        if (!peer.amChoking) this.fillSlot(now);
+        // A super-seeder may have more to offer it. Otherwise its upload slot would stand idle until the next
+        // round: choke it (unless it holds the optimistic slot, which is the choker's to move) and give the slot to a
+        // peer that wants something; if it wants something again, it asks like anyone else.
+        // A peer offered new pieces will want them at once: choking it would cost it two round trips.
+        if (this.superSeeder !== undefined && this.offer(peer) > 0) return;
+        if (!peer.amChoking && this.choker.optimistic !== peer.key) {
+          this.setChoke(peer, true, now);
+          this.fillSlot(now);
+        }
         return;
       case 'have':
         if (m.index >= this.pieceCount) return peer.close('have for a piece that does not exist');
@@ -440,7 +450,10 @@ export class Torrent {
         peer.pieces.set(m.index);
         this.picker.peerHave(peer.key, m.index);
         if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
-        if (this.superSeeder !== undefined) return this.offer(peer);
+        if (this.superSeeder !== undefined) {
+          this.offer(peer);
+          return;
+        }
         // One new piece can only make it interesting, and only if we want that piece.
         if (!peer.amInterested && !this.have.complete && this.picker.wants(m.index) && !this.picker.has(m.index)) this.updateInterest(peer);
         this.fillRequests(peer);
@@ -511,20 +524,28 @@ export class Torrent {
   private afterPeerPieces(peer: PeerConnection): void {
     // Two seeds have nothing to say to each other.
     if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
-    if (this.superSeeder !== undefined) return this.offer(peer);
+    if (this.superSeeder !== undefined) {
+      this.offer(peer);
+      return;
+    }
     this.updateInterest(peer);
     this.fillRequests(peer);
   }
 
-  /** Super-seeding: top up the pieces offered to `peer`, each as a `have`. */
-  private offer(peer: PeerConnection): void {
+  /** Super-seeding: top up the pieces offered to `peer`, each as a `have`; how many new ones. */
+  private offer(peer: PeerConnection): number {
     const seeder = this.superSeeder;
-    if (seeder === undefined) return;
-    if (seeder.spread) return this.endSuperSeeding(seeder);
-    // Enough pieces in hand for half a second at the rate we send it.
-    const open = Math.ceil((peer.upload.rate(this.now()) * SUPER_SEED_AHEAD_MS) / 1000 / this.metainfo.pieceLength);
-    const pieces = seeder.offers(peer.key, peer.pieces, open);
-    if (pieces.length > 0) peer.sendAll(pieces.map((index) => ({ type: 'have', index })), this.now());
+    if (seeder === undefined) return 0;
+    if (seeder.spread) {
+      this.endSuperSeeding(seeder);
+      return 0;
+    }
+    // Enough pieces in hand for SUPER_SEED_AHEAD_MS at the rate we send it.
+    const now = this.now();
+    const open = Math.ceil((peer.upload.rate(now) * SUPER_SEED_AHEAD_MS) / 1000 / this.metainfo.pieceLength);
+    const pieces = seeder.offers(peer.key, peer.pieces, now, open);
+    if (pieces.length > 0) peer.sendAll(pieces.map((index) => ({ type: 'have', index })), now);
+    return pieces.length;
   }
 
   /** Every piece is out in the swarm: become a plain seed, announcing to each peer what it was not offered. */
@@ -550,7 +571,7 @@ export class Torrent {
     const valid = r.index < this.pieceCount && r.length > 0 && r.length <= MAX_REQUEST && r.begin + r.length <= this.metainfo.layout.pieceSize(r.index);
     if (!valid) return peer.close(`bad request ${r.index}:${r.begin}+${r.length}`);
     const reject = (): void => {
-      if (peer.extensions.fast) peer.send({ type: 'reject', ...r }, now);
+      if (peer.extensions.fast) peer.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length }, now);
     };
     // Choked peers get no data (BEP 3); nor do requests for pieces we don't have.
     if (peer.amChoking || !this.have.has(r.index) || peer.requests.length >= OUR_REQQ) return reject();
@@ -566,7 +587,7 @@ export class Torrent {
     this.downloadRate.add(len, now);
     peer.download.add(len, now);
     peer.downloadAverage.add(len, now);
-    peer.blockArrived(now);
+    peer.blockArrived(now, index, begin);
     if (index >= this.pieceCount || begin + len > this.metainfo.layout.pieceSize(index)) return peer.close(`block outside piece ${index}`);
     const r = this.picker.onBlock(peer.key, { index, begin, length: len });
     if (!r.wanted) {
@@ -637,13 +658,17 @@ export class Torrent {
     const now = this.now();
     const depth = peer.snubbed ? 1 : requestQueueDepth(peer.download.rate(now), { blockSize: this.picker.blockSize, max: peer.maxRequests, latencyMs: requestQueueTime(peer.rtt) });
     const outstanding = this.picker.outstanding(peer.key);
-    const want = depth - outstanding;
+    let want = depth - outstanding;
     // Top the pipeline up in batches, not one request per block received: fewer, larger sends.
     if (want <= 0 || (outstanding > 0 && want < Math.max(1, depth >> 3))) return;
+    // A download cap: request no more than it lets in now (at least one block, which then waits its turn).
+    const room = Math.min(this.session.downloadLimit.available(now), this.downloadLimit.available(now));
+    if (room !== Infinity) want = Math.min(want, Math.max(1, Math.floor(room / this.picker.blockSize)));
     const blocks = this.picker.pick(peer.key, peer.pieces, want, choked ? peer.allowedFast : undefined);
     if (blocks.length === 0) return;
     // Nothing was queued at the peer, so the first block back measures the round trip (queue-depth.ts).
-    if (outstanding === 0 && !choked) peer.startRttProbe(now);
+    if (outstanding === 0 && !choked) peer.startRttProbe(now, blocks[0]!);
+    if (outstanding === 0) peer.requestedAt = now;
     peer.sendAll(
       blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })),
       now,
@@ -663,10 +688,10 @@ export class Torrent {
 
   // --- choking ---------------------------------------------------------------
 
-  /** Upload slots in use: unchoked peers that want something from us. */
+  /** Upload slots in use. */
   private unchokedCount(): number {
     let n = 0;
-    for (const p of this.peers.values()) if (!p.amChoking && p.peerInterested) n++;
+    for (const p of this.peers.values()) if (!p.amChoking) n++;
     return n;
   }
 
@@ -723,6 +748,12 @@ export class Torrent {
         continue;
       }
       if (now - p.lastSentAt > KEEPALIVE_MS) p.send({ type: 'keep-alive' }, now);
+      // Endgame: a peer holding some of the last blocks that has sent nothing for a while is not waited for.
+      if (this.picker.inEndgame && this.picker.outstanding(p.key) > 0 && now - Math.max(p.lastBlockAt, p.requestedAt) > Math.max(ENDGAME_STALL_MS, 4 * (p.rtt ?? 0))) {
+        p.cancelRttProbe();
+        this.picker.releaseAll(p.key);
+        for (const o of this.peers.values()) if (o !== p) this.fillRequests(o);
+      }
       if (!p.snubbed && this.picker.outstanding(p.key) > 0 && now - p.lastBlockAt > SNUB_MS) {
         // Snubbed (it ignores our requests): hand its blocks to others and ask it for one at a time.
         p.snubbed = true;
@@ -738,6 +769,8 @@ export class Torrent {
       this.dhtAnnouncer?.wantMorePeers();
     }
     this.extensions.tick(now);
+    // Super-seeding: offers for peers that sent no bitfield, that never announce what we sent them, or got faster.
+    if (this.superSeeder !== undefined) for (const p of [...this.peers.values()]) this.offer(p);
     this.connectMore();
     this.tickTimer = this.session.clock.setTimer(TICK_MS, () => this.tick());
   }

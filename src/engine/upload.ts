@@ -18,7 +18,7 @@ export interface UploaderComponents {
   /** Global and per-torrent caps. */
   readonly limits: readonly TokenBucket[];
   readonly pieceSize: (index: number) => number;
-  readonly onSent: (peer: PeerConnection, bytes: number) => void;
+  readonly onSent: (peer: PeerConnection, bytes: number, index: number) => void;
   readonly onError: (e: Error) => void;
 }
 
@@ -87,9 +87,14 @@ export class Uploader {
       this.block(r).then(
         (block) => {
           peer.reading--;
-          if (peer.isClosed || peer.amChoking) return;
+          if (peer.isClosed) return;
+          // Choked while we read it: BEP 6 has every request answered, so a fast peer hears it will not come.
+          if (peer.amChoking) {
+            if (peer.extensions.fast) peer.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length }, this.c.clock.now());
+            return;
+          }
           peer.sendBlock(r.index, r.begin, block, this.c.clock.now());
-          this.c.onSent(peer, block.length);
+          this.c.onSent(peer, block.length, r.index);
           this.serve(peer);
         },
         (e: unknown) => {

@@ -22,7 +22,8 @@ export interface StreamConnection {
   /**
    * The send buffer's mark: `write` returns false once bufferedAmount reaches it, and onDrain follows when it is
    * back under. A sender that may want to take back what it queued (a BitTorrent peer that chokes or is sent a
-   * cancel) keeps it near what the link sends in a moment; the default suits bulk data.
+   * cancel) keeps it near what the link sends in a moment; the default suits bulk data. Over TCP it bounds the
+   * process's own buffer, not the kernel's socket buffer behind it.
    */
   highWater: number;
   /** One handler each; a later call replaces it. */

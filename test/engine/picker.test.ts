@@ -106,6 +106,23 @@ describe('PiecePicker: rarest first', () => {
   });
 });
 
+describe('PiecePicker: blocks nobody asked this peer for', () => {
+  it('takes a free block of a started piece once, and nothing of a piece not started or already had', () => {
+    const p = picker(2, {}, 4);
+    p.addPeer(1, 'all');
+    const a = p.pick(1, Pieces.all(2), 2); // two blocks of one piece
+    p.releaseAll(1);
+    const other = a[0]!.index === 0 ? 1 : 0;
+    assert.equal(p.onBlock(1, { index: other, begin: 0, length: B }).wanted, false, 'a piece never started');
+    // The released piece went back to the pool: start it again, then a stray block of it arrives.
+    const again = p.pick(1, Pieces.all(2), 1);
+    assert.equal(again[0]!.index, a[0]!.index);
+    assert.equal(p.onBlock(2, { index: again[0]!.index, begin: 3 * B, length: B }).wanted, true, 'a free block of a started piece');
+    assert.equal(p.onBlock(2, { index: again[0]!.index, begin: 3 * B, length: B }).wanted, false, 'not twice');
+    assert.deepEqual(p.pick(1, Pieces.all(2), 8).filter((b) => b.index === again[0]!.index).map((b) => b.begin), [B, 2 * B], 'the block it brought is not asked for again');
+  });
+});
+
 describe('PiecePicker: other orders', () => {
   it('sequential: the lowest-numbered piece the peer has, whatever the availability; a released piece comes first again', () => {
     const p = picker(6, { order: 'sequential' }, 1);
@@ -144,7 +161,7 @@ describe('PiecePicker: requests', () => {
     assert.equal(p.outstanding(2), 3);
   });
 
-  it('never requests a block twice outside endgame, and hands released blocks to others', () => {
+  it('never requests a block twice outside endgame, hands released blocks to others, and takes a released block that still comes', () => {
     const p = picker(1, {}, 4);
     const all = Pieces.all(1);
     p.addPeer(1, 'all');
@@ -159,7 +176,10 @@ describe('PiecePicker: requests', () => {
     assert.deepEqual(back, [a[0], a[2], a[3]]);
     assert.equal(p.outstanding(1), 0);
     assert.deepEqual(p.pick(2, all, 10), [a[0], a[2], a[3]]);
-    assert.equal(p.onBlock(1, a[0]!).wanted, false, 'a block no longer requested from peer 1');
+    // Peer 1's block still arrives (it was on its way when its requests were released): taken, and peer 2 is told to cancel.
+    assert.deepEqual(p.onBlock(1, a[0]!), { wanted: true, cancel: [2], pieceReady: false });
+    assert.equal(p.outstanding(2), 3, 'a[1], a[2], a[3]');
+    assert.equal(p.onBlock(2, a[0]!).wanted, false, 'the same block again is a duplicate');
   });
 
   it('endgame: duplicates up to endgameDuplicates, never to the same peer, and cancels the others', () => {

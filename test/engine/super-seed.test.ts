@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SuperSeeder } from '../../src/engine/super-seed.js';
+import { GRACE_MS, MAX_OPEN, SuperSeeder } from '../../src/engine/super-seed.js';
 import { Session, type Torrent } from '../../src/engine/index.js';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import { seededRandom, SimClock, SimNetwork } from '../../src/net/index.js';
@@ -16,31 +16,52 @@ function seeder(pieceCount: number, held: number[], perPeer = 2): SuperSeeder {
 describe('SuperSeeder (BEP 16): which pieces to offer whom', () => {
   it('offers each peer pieces nobody was offered yet, perPeer at a time, and serves only what it offered', () => {
     const s = seeder(6, [0, 0, 0, 0, 0, 0]);
-    const a = s.offers(1, new Pieces(6));
-    const b = s.offers(2, new Pieces(6));
-    const c = s.offers(3, new Pieces(6));
+    const a = s.offers(1, new Pieces(6), 0);
+    const b = s.offers(2, new Pieces(6), 0);
+    const c = s.offers(3, new Pieces(6), 0);
     assert.equal(a.length, 2);
     assert.equal(new Set([...a, ...b, ...c]).size, 6, 'six different pieces for three peers');
     for (const i of a) assert.ok(s.mayRequest(1, i));
     for (const i of b) assert.ok(!s.mayRequest(1, i), 'a piece offered to another peer is refused');
-    assert.deepEqual(s.offers(1, new Pieces(6)), [], 'nothing new until an offer is taken up');
+    assert.deepEqual(s.offers(1, new Pieces(6), 0), [], 'nothing new until an offer is taken up');
   });
 
   it('makes a new offer when the peer announces an offered piece, least offered and least held first', () => {
     const held = [0, 0, 0, 0, 0, 0];
     const s = seeder(6, held, 1);
-    const [first] = s.offers(1, new Pieces(6));
-    const [second] = s.offers(2, new Pieces(6));
+    const [first] = s.offers(1, new Pieces(6), 0);
+    const [second] = s.offers(2, new Pieces(6), 0);
     const mine = new Pieces(6);
     mine.set(first!);
     held[first!] = 1;
     // Four pieces were never offered: peer 1 gets one of those, and may still ask for the one it holds.
-    const [next] = s.offers(1, mine);
+    const [next] = s.offers(1, mine, 0);
     assert.ok(next !== first && next !== second);
     assert.ok(s.mayRequest(1, first!));
     // Peer 3 has piece 5 already: never offered what it holds.
     const its = Pieces.of('000001');
-    for (const i of s.offers(3, its)) assert.notEqual(i, 5);
+    for (const i of s.offers(3, its, 0)) assert.notEqual(i, 5);
+  });
+
+  it('counts an offer sent in full GRACE_MS ago as taken up, have or not; never keeps more than MAX_OPEN open', () => {
+    const s = seeder(40, new Array<number>(40).fill(0), 1);
+    const [i] = s.offers(1, new Pieces(40), 0);
+    s.sent(1, i!, 30_000, 65_536, 100);
+    assert.deepEqual(s.offers(1, new Pieces(40), 100 + GRACE_MS), [], 'half of it sent: still open');
+    s.sent(1, i!, 35_536, 65_536, 200);
+    assert.deepEqual(s.offers(1, new Pieces(40), 199 + GRACE_MS), [], 'sent in full, but only just');
+    assert.equal(s.offers(1, new Pieces(40), 200 + GRACE_MS).length, 1, 'a new offer, though no have came');
+    assert.ok(s.mayRequest(1, i!), 'the old one may still be asked for');
+    assert.equal(s.offers(2, new Pieces(40), 0, 1000).length, MAX_OPEN);
+  });
+
+  it('takes back what a peer that left was offered and never took up', () => {
+    const s = seeder(3, [0, 0, 0], 1);
+    const [a] = s.offers(1, new Pieces(3), 0);
+    s.removePeer(1);
+    // Piece a is again among the least offered: with one piece left unoffered to a newcomer, it is a's turn.
+    const got = new Set([...s.offers(2, new Pieces(3), 0), ...s.offers(3, new Pieces(3), 0), ...s.offers(4, new Pieces(3), 0)]);
+    assert.ok(got.has(a!) && got.size === 3);
   });
 
   it('is done (spread) once the peers hold every piece between them, and forgets a peer that left', () => {
@@ -49,7 +70,7 @@ describe('SuperSeeder (BEP 16): which pieces to offer whom', () => {
     assert.equal(s.spread, false);
     held[2] = 2;
     assert.equal(s.spread, true);
-    s.offers(7, new Pieces(3));
+    s.offers(7, new Pieces(3), 0);
     s.removePeer(7);
     assert.equal(s.offered(7).size, 0);
   });

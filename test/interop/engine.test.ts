@@ -132,6 +132,8 @@ test('peerkit seed --super-seed (BEP 16): libtorrent and aria2 download from it 
     await lt.quit();
     assert.ok((await readFile(join(c.dir, 'lt', 'payload.bin'))).equals(data), "libtorrent's download is byte-identical");
     assert.ok((await readFile(join(c.dir, 'aria2', 'payload.bin'))).equals(data), "aria2's download is byte-identical");
+    // What super-seeding puts on the wire (have-none, a piece or two at a time, rejects) is checked with a scripted
+    // peer in test/engine/wire-behaviour.test.ts; here, that two clients we did not write cope with it.
     await stopSeeder(seeder);
   });
 });
