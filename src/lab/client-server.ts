@@ -10,7 +10,8 @@ import type { DistributionOptions } from './distribution.js';
  * simulated network its access link (u_s, shared by its connections in
  * turn); on the real one a token bucket at u_s that every 16 KiB write pays
  * for, the connections taking turns, so the N copies share u_s as the model
- * has it.
+ * has it. A download cap d is the peers' access links, or on the real
+ * network a bucket per peer that stops it reading.
  */
 
 const CHUNK = 16 * 1024;
@@ -103,9 +104,16 @@ async function distribute(n: number, o: DistributionOptions, s: Setting): Promis
     void s.client(i).connect({ host: s.serverHost, port: listener.local.port }).then((conn) => {
       conns.push(conn);
       let got = 0;
+      // The real network's download cap: a peer stops reading until its bucket allows the next chunk.
+      const down = s.pace !== undefined && o.peerDown !== undefined ? new TokenBucket(o.peerDown, { burstBytes: 4 * CHUNK }) : undefined;
       conn.onData((c) => {
         got += c.length;
         if (got >= o.size && got - c.length < o.size) doneAt.push(s.clock.now() - start);
+        const wait = down?.take(c.length, s.clock.now()) ?? 0;
+        if (wait > 0) {
+          conn.pause();
+          s.clock.setTimer(wait, () => conn.resume());
+        }
       });
     });
   }

@@ -35,12 +35,12 @@ export function pieceOrderChart(r: PieceOrderResult): string {
 
 // --- optimistic unchoke -----------------------------------------------------------
 
-const modeName = (optimistic: boolean): string => (optimistic ? 'with optimistic unchoke' : 'without optimistic unchoke');
+const modeName = (optimistic: boolean): string => (optimistic ? '4 regular + optimistic' : '5 regular, no optimistic');
 
 export function optimisticTable(r: OptimisticResult): string {
   return alignedTable([
-    ['choking', 'newcomers', 'median wait (s)', 'mean wait (s)', 'longest wait (s)', 'median download (s)'],
-    ...r.rows.map((x) => [modeName(x.optimistic), String(x.newcomers), s2(x.medianWait), s2(x.meanWait), s2(x.maxWait), s2(x.medianDone)]),
+    ['choking', 'newcomers', 'median wait (s)', 'mean wait (s)', 'longest wait (s)', 'waited > 30 s', 'median download (s)'],
+    ...r.rows.map((x) => [modeName(x.optimistic), String(x.newcomers), s2(x.medianWait), s2(x.meanWait), s2(x.maxWait), String(x.over30), s2(x.medianDone)]),
   ]);
 }
 

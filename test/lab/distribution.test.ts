@@ -53,6 +53,14 @@ describe('lab distribution', () => {
     for (const r of rows) assert.ok(r.ratio >= 0.95, `${r.mode}: ${r.seconds} s against a bound of ${r.bound} s`);
   });
 
+  it('over real TCP, a download cap holds too (F/d is the bound)', async () => {
+    const rows = await runDistribution({ peers: [1], size: 4 * MiB, serverUp: 8_000_000, peerUp: 1_000_000, peerDown: 2_000_000, pieceLength: 64 * 1024, network: 'real' });
+    for (const r of rows) {
+      assert.ok(Math.abs(r.bound - (4 * MiB) / 2_000_000) < 1e-9, 'the download is the bottleneck');
+      assert.ok(r.ratio >= 0.95, `${r.mode}: ${r.seconds} s against a bound of ${r.bound} s`);
+    }
+  });
+
   it('the chart, CSV and table carry both curves and both bounds', () => {
     const rows = [
       { mode: 'client-server', n: 1, seconds: 2.2, bound: 2.1, ratio: 2.2 / 2.1 },

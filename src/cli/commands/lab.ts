@@ -53,6 +53,8 @@ Options of every experiment:
       --piece-size <size>   piece length of the torrent (default: 128KiB)
       --neighbours <n>      other peers each peer is given besides the
                             server, as a tracker answers (default: 15)
+      --plain-seed          the server seeds plainly, not super-seeding
+                            (BEP 16, the default for an initial seeder)
       --json                print the results as JSON on stdout, not a table
       --out <dir>           folder for the CSV and the SVG (default: lab-out)
 
@@ -99,6 +101,7 @@ export const labCommand: Command = {
         seeds: { type: 'string' },
         real: { type: 'boolean' },
         'server-leaves': { type: 'boolean' },
+        'plain-seed': { type: 'boolean' },
         newcomers: { type: 'string' },
         riders: { type: 'string' },
         json: { type: 'boolean' },
@@ -136,7 +139,8 @@ export const labCommand: Command = {
     const out = values.out ?? 'lab-out';
     const json = values.json === true;
     const wall = performance.now();
-    const links = `F = ${formatBytes(size)}, u_s = ${rate(serverUp)}, u = ${rate(peerUp)}, d = ${peerDown === undefined ? 'unlimited' : rate(peerDown)}, pieces of ${formatBytes(pieceLength)}, ${neighbours} neighbours`;
+    const superSeed = values['plain-seed'] !== true;
+    const links = `F = ${formatBytes(size)}, u_s = ${rate(serverUp)}, u = ${rate(peerUp)}, d = ${peerDown === undefined ? 'unlimited' : rate(peerDown)}, pieces of ${formatBytes(pieceLength)}, ${neighbours} neighbours, ${superSeed ? 'super-seeding' : 'plain'} server`;
     const write = async (files: Record<string, string>): Promise<void> => {
       await mkdir(out, { recursive: true });
       for (const [file, text] of Object.entries(files)) await writeFile(join(out, file), text);
@@ -160,6 +164,7 @@ export const labCommand: Command = {
         seed,
         pieceLength,
         neighbours,
+        superSeed,
         network: real ? 'real' : 'sim',
         modes: mode === 'both' ? ['client-server', 'p2p'] : [mode],
         onRow: (r, ms) => process.stderr.write(`  ${r.mode} N = ${r.n}: ${r.seconds.toFixed(2)} s (bound ${r.bound.toFixed(2)} s, ratio ${r.ratio.toFixed(3)}); ${(ms / 1000).toFixed(1)} s of wall time\n`),
@@ -184,6 +189,7 @@ export const labCommand: Command = {
       seeds,
       pieceLength,
       neighbours,
+      superSeed,
       onRun: (label, seed, ms) => process.stderr.write(`  ${label}, seed ${seed}: ${(ms / 1000).toFixed(1)} s of wall time\n`),
     };
     process.stderr.write(`${experiment}: ${peers} leechers, ${links}, seeds ${seeds.join(',')}, simulated network\n`);
