@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fetchMetadata, type Session, type Torrent } from '../engine/index.js';
 import { createTorrent, formatMagnet, isMagnet, parseMagnet, parseTorrent, torrentFromInfo, DEFAULT_MAX_TORRENT, type Metainfo } from '../metainfo/index.js';
@@ -6,6 +6,7 @@ import { HttpError, type Endpoint, type HttpGet } from '../net/index.js';
 import { hasBit, openFileStore, readResume } from '../storage/index.js';
 import { writeAtomic, type DaemonPaths } from './config.js';
 import { Entry } from './entry.js';
+import { deleteTorrentFiles } from './paths.js';
 import { DaemonError } from './errors.js';
 import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTorrent } from './state.js';
 
@@ -171,16 +172,18 @@ export class TorrentManager {
     this.entries.delete(e.infoHash);
     e.removed = true;
     e.fetching?.abort();
-    await e.serial(async () => {
-      await this.stopEngine(e);
-      await unlink(this.torrentFile(e.infoHash)).catch(() => undefined);
-      await unlink(this.resumeFile(e.infoHash)).catch(() => undefined);
-      if (deleteData && e.metainfo !== undefined) {
-        // The torrent's own top-level file or folder only: its name was made safe when parsed (no `..`, no separators).
-        await rm(join(e.saved.savePath, e.saved.name ?? e.metainfo.name), { recursive: true, force: true });
-      }
-    });
-    await this.save();
+    try {
+      await e.serial(async () => {
+        await this.stopEngine(e);
+        await unlink(this.torrentFile(e.infoHash)).catch(() => undefined);
+        await unlink(this.resumeFile(e.infoHash)).catch(() => undefined);
+        // The torrent's own files only, laid out as the store laid them out (paths.ts); whatever else is there stays.
+        if (deleteData && e.metainfo !== undefined) await deleteTorrentFiles(this.layoutOf(e, e.metainfo), e.saved.savePath);
+      });
+    } finally {
+      // Gone from the list even if deleting a file failed (the error says which).
+      await this.save();
+    }
   }
 
   /** Change file priorities: `changes` maps file index to skip, normal or high. */
@@ -280,7 +283,7 @@ export class TorrentManager {
 
   private async startEngine(e: Entry, m: Metainfo): Promise<void> {
     await mkdir(e.saved.savePath, { recursive: true });
-    const store = await openFileStore(e.saved.name !== undefined ? { ...m, name: e.saved.name } : m, e.saved.savePath);
+    const store = await openFileStore(this.layoutOf(e, m), e.saved.savePath);
     e.starting = true;
     try {
       const torrent: Torrent = await this.session.add(m, { store, fileStore: store, resumeFile: this.resumeFile(e.infoHash), peers: e.fetchedPeers ?? [] });
@@ -307,6 +310,11 @@ export class TorrentManager {
     if (resume === undefined) return;
     const have = resume.have;
     e.lastHave = (i) => hasBit(have, i);
+  }
+
+  /** The torrent as it lies on disk: a shared file or folder keeps its own name. */
+  private layoutOf(e: Entry, m: Metainfo): Metainfo {
+    return e.saved.name !== undefined ? { ...m, name: e.saved.name } : m;
   }
 
   private torrentFile(infoHash: string): string {
