@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fetchMetadata, type Session, type Torrent } from '../engine/index.js';
 import { createTorrent, formatMagnet, isMagnet, parseMagnet, parseTorrent, torrentFromInfo, DEFAULT_MAX_TORRENT, type Metainfo } from '../metainfo/index.js';
@@ -6,7 +6,7 @@ import { HttpError, type Endpoint, type HttpGet } from '../net/index.js';
 import { hasBit, openFileStore, readResume } from '../storage/index.js';
 import { writeAtomic, type DaemonPaths } from './config.js';
 import { Entry } from './entry.js';
-import { deleteTorrentFiles } from './paths.js';
+import { deleteTorrentFiles, shareablePath } from './paths.js';
 import { DaemonError } from './errors.js';
 import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTorrent } from './state.js';
 
@@ -129,9 +129,8 @@ export class TorrentManager {
   /** Make a torrent of a local file or folder (announcing to the embedded tracker) and seed it. */
   async share(path: string): Promise<{ entry: Entry; magnet: string }> {
     if (!isAbsolute(path)) throw new DaemonError('bad-request', `the path must be absolute: ${JSON.stringify(path)}`);
-    const full = resolve(path);
-    const st = await stat(full).catch(() => undefined);
-    if (st === undefined || !(st.isFile() || st.isDirectory())) throw new DaemonError('bad-request', `${full}: no such file or folder`);
+    const { paths } = this.init;
+    const full = await shareablePath(resolve(path), [paths.configDir, paths.stateFile, paths.torrentsDir, paths.resumeDir, paths.dhtState]);
     const created = await createTorrent(full, {
       ...(this.init.trackerUrl !== undefined && { trackers: [[this.init.trackerUrl]] }),
       createdBy: this.init.createdBy,

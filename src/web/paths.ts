@@ -1,8 +1,18 @@
-import { lstat, rmdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, realpath, rmdir, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { planPaths, type PathTorrent } from '../storage/index.js';
+import { isInside, planPaths, type PathTorrent } from '../storage/index.js';
+import { DaemonError } from './errors.js';
 
 /*
+ * Where the daemon reads and deletes on the API's say-so.
+ *
+ * What "share a local file or folder" may expose: what is inside it, and
+ * nothing of the daemon's own (daemon.json holds the token). A symbolic link
+ * inside a shared folder would put whatever it points at in the torrent, and
+ * the file store, which never follows a link out of a torrent's folder,
+ * could not seed it anyway: such a folder is refused, naming the link. The
+ * path given may itself be a link: what it points at is shared.
+ *
  * What "remove and delete the data" may touch: the files the torrent names,
  * where the file store put them (storage's planPaths, the same plan), and
  * nothing else. A torrent's folder can hold files that are not the
@@ -42,5 +52,29 @@ export async function deleteTorrentFiles(torrent: PathTorrent, savePath: string)
     await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST' && e.code !== 'ENOENT') throw e;
     });
+  }
+}
+
+/**
+ * The real path of the file or folder to share, once it is known to hold no
+ * symbolic link and none of `privatePaths` (the daemon's config and state).
+ */
+export async function shareablePath(path: string, privatePaths: readonly string[]): Promise<string> {
+  const full = await realpath(path).catch(() => undefined);
+  const st = full === undefined ? undefined : await lstat(full);
+  if (full === undefined || st === undefined || !(st.isFile() || st.isDirectory())) throw new DaemonError('bad-request', `${path}: no such file or folder`);
+  for (const p of privatePaths) {
+    const mine = await realpath(p).catch(() => resolve(p));
+    if (isInside(full, mine) || isInside(mine, full)) throw new DaemonError('bad-request', `${full} holds the daemon's own files (${mine}: its token and state), which are never shared`);
+  }
+  if (st.isDirectory()) await refuseLinks(full);
+  return full;
+}
+
+async function refuseLinks(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isSymbolicLink()) throw new DaemonError('bad-request', `${p} is a symbolic link: only what is inside the folder can be shared (share what it points at on its own, or copy it in)`);
+    if (entry.isDirectory()) await refuseLinks(p);
   }
 }

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseTorrent } from '../../src/metainfo/index.js';
-import type { TorrentDetails, TorrentSummary } from '../../src/web/index.js';
+import type { ApiErrorBody, TorrentDetails, TorrentSummary } from '../../src/web/index.js';
 import { bytesOf, multiInfo, torrentBytes } from '../metainfo/fixtures.js';
-import { request, startDaemon, until, type RunningDaemon } from './daemon.js';
+import { json, request, startDaemon, until, type RunningDaemon } from './daemon.js';
 
 /*
  * What the daemon may touch on disk: removing a torrent with its data
- * deletes the torrent's files and nothing else.
+ * deletes the torrent's files and nothing else; sharing a folder exposes
+ * what is inside it and nothing of the daemon's own.
  */
 
 let dir: string;
@@ -69,5 +70,47 @@ describe('peerkit daemon: remove with data', () => {
     const r = await request(d, 'DELETE', `/api/torrents/${hash}?deleteData=true`);
     assert.equal(r.status, 200, r.text);
     assert.equal(await readFile(join(elsewhere, 'b.bin'), 'utf8'), 'not the torrent');
+  });
+});
+
+describe('peerkit daemon: share', () => {
+  const inState = (hash: string, state: string) => async (): Promise<true | undefined> => ((await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>().state === state ? true : undefined);
+
+  it('refuses a folder with a symbolic link in it, naming the link: the link could lead anywhere', async () => {
+    const secret = join(dir, 'secret.txt');
+    await writeFile(secret, 'not to be shared');
+    for (const [name, target] of [
+      ['file-link', secret],
+      ['folder-link', join(dir, 'config')],
+    ] as const) {
+      const folder = join(dir, `album-${name}`);
+      await mkdir(join(folder, 'deep'), { recursive: true });
+      await writeFile(join(folder, 'track.flac'), bytesOf(20_000, 5));
+      await symlink(target, join(folder, 'deep', name));
+      const r = await json(d, 'POST', '/api/share', { path: folder });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.json<ApiErrorBody>().error, new RegExp(`${name} is a symbolic link`));
+    }
+    assert.deepEqual((await request(d, 'GET', '/api/torrents')).json<TorrentSummary[]>().filter((t) => t.name.startsWith('album')), []);
+  });
+
+  it("refuses a folder that holds the daemon's config (its token) or state", async () => {
+    for (const path of [dir, join(dir, 'config'), join(dir, 'data')]) {
+      const r = await json(d, 'POST', '/api/share', { path });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.json<ApiErrorBody>().error, /holds the daemon's own files/);
+    }
+  });
+
+  it('shares what a link given as the path points at, and seeds it', async () => {
+    const real = join(dir, 'real-folder');
+    await mkdir(real, { recursive: true });
+    await writeFile(join(real, 'notes.txt'), bytesOf(30_000, 6));
+    await symlink(real, join(dir, 'shortcut'));
+    const r = await json(d, 'POST', '/api/share', { path: join(dir, 'shortcut') });
+    assert.equal(r.status, 201, r.text);
+    const t = r.json<TorrentSummary>();
+    assert.equal(t.name, 'real-folder');
+    await until('seeding', inState(t.infoHash, 'seeding'));
   });
 });
