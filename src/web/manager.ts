@@ -6,7 +6,7 @@ import { HttpError, type Endpoint, type HttpGet } from '../net/index.js';
 import { hasBit, openFileStore, readResume } from '../storage/index.js';
 import { writeAtomic, type DaemonPaths } from './config.js';
 import { Entry } from './entry.js';
-import { deleteTorrentFiles, shareablePath } from './paths.js';
+import { checkSavePath, deleteTorrentFiles, shareablePath } from './paths.js';
 import { DaemonError } from './errors.js';
 import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTorrent } from './state.js';
 
@@ -218,11 +218,9 @@ export class TorrentManager {
 
   private create(infoHash: string, options: AddOptions, magnet: string | undefined, name?: string): Entry {
     if (this.entries.has(infoHash)) throw new DaemonError('conflict', `torrent ${infoHash} is already in the daemon`);
-    const savePath = options.savePath ?? this.init.downloadDir;
-    if (!isAbsolute(savePath)) throw new DaemonError('bad-request', `savePath must be absolute: ${JSON.stringify(savePath)}`);
     const saved: SavedTorrent = {
       infoHash,
-      savePath: resolve(savePath),
+      savePath: checkSavePath(options.savePath ?? this.init.downloadDir, this.init.paths),
       ...(name !== undefined && { name }),
       paused: options.paused === true,
       addedAt: Date.now(),

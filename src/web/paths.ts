@@ -1,6 +1,7 @@
 import { lstat, readdir, realpath, rmdir, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { isInside, planPaths, type PathTorrent } from '../storage/index.js';
+import type { DaemonPaths } from './config.js';
 import { DaemonError } from './errors.js';
 
 /*
@@ -12,6 +13,10 @@ import { DaemonError } from './errors.js';
  * the file store, which never follows a link out of a torrent's folder,
  * could not seed it anyway: such a folder is refused, naming the link. The
  * path given may itself be a link: what it points at is shared.
+ *
+ * Where a torrent may be saved (a savePath from the API): any absolute
+ * folder but the daemon's own, where a torrent's files could overwrite
+ * daemon.json or torrents.json.
  *
  * What "remove and delete the data" may touch: the files the torrent names,
  * where the file store put them (storage's planPaths, the same plan), and
@@ -77,4 +82,14 @@ async function refuseLinks(dir: string): Promise<void> {
     if (entry.isSymbolicLink()) throw new DaemonError('bad-request', `${p} is a symbolic link: only what is inside the folder can be shared (share what it points at on its own, or copy it in)`);
     if (entry.isDirectory()) await refuseLinks(p);
   }
+}
+
+/** A savePath from the API, absolute and normalised; one that is not a folder name, or is the daemon's own, is a bad request. */
+export function checkSavePath(savePath: string, paths: Pick<DaemonPaths, 'configDir' | 'dataDir' | 'torrentsDir' | 'resumeDir'>): string {
+  if (!isAbsolute(savePath)) throw new DaemonError('bad-request', `savePath must be absolute: ${JSON.stringify(savePath)}`);
+  if (savePath.includes('\0')) throw new DaemonError('bad-request', 'savePath contains a NUL character');
+  const full = resolve(savePath);
+  const own = full === resolve(paths.dataDir) || [paths.configDir, paths.torrentsDir, paths.resumeDir].some((p) => isInside(resolve(p), full));
+  if (own) throw new DaemonError('bad-request', `savePath ${full} is the daemon's own folder (its config or state): choose another`);
+  return full;
 }

@@ -73,6 +73,25 @@ describe('peerkit daemon: remove with data', () => {
   });
 });
 
+describe('peerkit daemon: where a torrent is saved', () => {
+  it("refuses a savePath that is not a folder's name, or is the daemon's own folder", async () => {
+    const torrent = torrentBytes(multiInfo(files, 16384, 'Elsewhere'), { announce: 'http://127.0.0.1:9/announce' });
+    for (const [savePath, message] of [
+      [`${dir}/a\0b`, /NUL/],
+      [join(dir, 'config'), /the daemon's own folder/],
+      [join(dir, 'data'), /the daemon's own folder/],
+      [join(dir, 'data', 'torrents'), /the daemon's own folder/],
+    ] as const) {
+      const r = await request(d, 'POST', `/api/torrents?savePath=${encodeURIComponent(savePath)}`, { body: torrent, type: 'application/x-bittorrent' });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.json<ApiErrorBody>().error, message);
+      const m = await json(d, 'POST', '/api/torrents', { magnet: `magnet:?xt=urn:btih:${'b'.repeat(40)}&tr=http://127.0.0.1:9/announce`, savePath });
+      assert.equal(m.status, 400, m.text);
+    }
+    assert.deepEqual((await request(d, 'GET', '/api/torrents')).json<TorrentSummary[]>().filter((t) => t.name === 'Elsewhere' || t.infoHash === 'b'.repeat(40)), []);
+  });
+});
+
 describe('peerkit daemon: share', () => {
   const inState = (hash: string, state: string) => async (): Promise<true | undefined> => ((await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>().state === state ? true : undefined);
 
