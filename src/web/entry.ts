@@ -27,7 +27,8 @@ export class Entry {
   fetching: AbortController | undefined;
   /** Peers that gave us the metadata: dialled first. */
   fetchedPeers: Endpoint[] | undefined;
-  starting = false;
+  /** Set while the engine checks the existing data before starting: aborting it abandons the check. */
+  checking: AbortController | undefined;
   removed = false;
   /** The verified pieces while no Torrent runs (paused, or before the check), from the last run or the resume file. */
   lastHave: ((index: number) => boolean) | undefined;

@@ -47,6 +47,8 @@ export class TorrentManager {
   private readonly entries = new Map<string, Entry>();
   private saving: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Aborted by close: what would hold up a stop (hashing a share) gives up. */
+  private readonly shutdown = new AbortController();
 
   constructor(init: ManagerInit) {
     this.init = init;
@@ -135,6 +137,7 @@ export class TorrentManager {
       ...(this.init.trackerUrl !== undefined && { trackers: [[this.init.trackerUrl]] }),
       createdBy: this.init.createdBy,
       creationDate: Math.floor(Date.now() / 1000),
+      signal: this.shutdown.signal,
     });
     const m = created.metainfo;
     const e = this.create(m.infoHashHex, { savePath: dirname(full) }, undefined, basename(full));
@@ -171,6 +174,7 @@ export class TorrentManager {
     this.entries.delete(e.infoHash);
     e.removed = true;
     e.fetching?.abort();
+    e.checking?.abort();
     try {
       await e.serial(async () => {
         await this.stopEngine(e);
@@ -210,6 +214,12 @@ export class TorrentManager {
   /** Stop every torrent (trackers hear `stopped`, resume data is written) and save the list. */
   async close(): Promise<void> {
     this.closed = true;
+    // Nothing in progress holds up the stop: a metadata fetch would wait for peers for ever, a check or a share's hashing for minutes.
+    this.shutdown.abort(new DaemonError('conflict', 'the daemon is stopping'));
+    for (const e of this.entries.values()) {
+      e.fetching?.abort();
+      e.checking?.abort();
+    }
     await Promise.all([...this.entries.values()].map((e) => e.serial(() => this.stopEngine(e))));
     await this.save();
   }
@@ -248,7 +258,7 @@ export class TorrentManager {
         if (e.saved.paused || e.removed || this.closed || e.metainfo === undefined) return;
         await this.startEngine(e, e.metainfo);
       } catch (err) {
-        if (e.removed || e.saved.paused) return;
+        if (e.removed || e.saved.paused || this.closed) return;
         e.error = err instanceof Error ? err.message : String(err);
         this.init.log(`${e.infoHash}: ${e.error}`);
       }
@@ -281,15 +291,16 @@ export class TorrentManager {
   private async startEngine(e: Entry, m: Metainfo): Promise<void> {
     await mkdir(e.saved.savePath, { recursive: true });
     const store = await openFileStore(this.layoutOf(e, m), e.saved.savePath);
-    e.starting = true;
+    const check = new AbortController();
+    e.checking = check;
     try {
-      const torrent: Torrent = await this.session.add(m, { store, fileStore: store, resumeFile: this.resumeFile(e.infoHash), peers: e.fetchedPeers ?? [] });
+      const torrent: Torrent = await this.session.add(m, { store, fileStore: store, resumeFile: this.resumeFile(e.infoHash), peers: e.fetchedPeers ?? [], signal: check.signal });
       e.attach(torrent);
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;
     } finally {
-      e.starting = false;
+      e.checking = undefined;
     }
   }
 

@@ -16,7 +16,7 @@ function stateOf(e: Entry): TorrentStateName {
   if (e.saved.paused) return 'paused';
   if (e.metainfo === undefined) return 'metadata';
   const t = e.torrent;
-  if (t === undefined || e.starting || t.state === 'checking') return 'checking';
+  if (t === undefined || e.checking !== undefined || t.state === 'checking') return 'checking';
   if (t.state === 'error') return 'error';
   if (t.state === 'seeding') return 'seeding';
   if (t.state === 'stopped') return 'paused';

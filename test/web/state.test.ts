@@ -3,13 +3,16 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { TorrentSummary } from '../../src/web/index.js';
 import { isCleanFailure, peerkit } from '../cli/run.js';
+import { json, request, startDaemon } from './daemon.js';
 
 /*
  * A restart with a torrents.json or daemon.json the daemon cannot use (a
  * disk that filled up mid-write, a hand edit gone wrong): one line that
  * names the file and what is wrong with it, exit 1, and the file exactly as
- * it was, so nothing in it is lost.
+ * it was, so nothing in it is lost. And a stop that nothing in progress
+ * holds up.
  */
 
 let dir: string;
@@ -59,5 +62,25 @@ describe('peerkit daemon: a state it cannot use', () => {
     assert.ok(isCleanFailure(r), r.stderr);
     assert.match(r.stderr, /daemon\.json is not JSON .*delete it to start afresh/);
     assert.equal(await readFile(file, 'utf8'), '{"token": "abcdefghijklmnopqrstuvwx"');
+  });
+});
+
+describe('peerkit daemon: stopping', () => {
+  it('stops at once on SIGTERM while a magnet link waits for its metadata, and has it again at the next start', async () => {
+    const home = join(dir, 'stopping');
+    let d = await startDaemon(home);
+    const hash = 'c'.repeat(40);
+    // A tracker that refuses every connection: the metadata never comes.
+    const r = await json(d, 'POST', '/api/torrents', { magnet: `magnet:?xt=urn:btih:${hash}&dn=Waiting&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce` });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(await d.stop(), 0, `stopped by SIGKILL, not by itself\n${d.stdout()}${d.stderr()}`);
+    assert.match(d.stdout(), /\nstopped\n$/);
+    d = await startDaemon(home);
+    try {
+      const list = (await request(d, 'GET', '/api/torrents')).json<TorrentSummary[]>();
+      assert.deepEqual(list.map((t) => [t.infoHash, t.name, t.state]), [[hash, 'Waiting', 'metadata']]);
+    } finally {
+      await d.stop();
+    }
   });
 });
