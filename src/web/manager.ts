@@ -45,6 +45,10 @@ export class TorrentManager {
   readonly session: Session;
   private readonly init: ManagerInit;
   private readonly entries = new Map<string, Entry>();
+  /** Info hashes being added (between the check for a conflict and the entry's arrival in the list). */
+  private readonly adding = new Set<string>();
+  /** Removals in progress: adding the same torrent again waits for its files to be dealt with first. */
+  private readonly removing = new Map<string, Promise<void>>();
   private saving: Promise<void> = Promise.resolve();
   private closed = false;
   /** Aborted by close: what would hold up a stop (hashing a share) gives up. */
@@ -97,10 +101,12 @@ export class TorrentManager {
   /** A .torrent file's bytes. */
   async addTorrentFile(bytes: Uint8Array, options: AddOptions = {}): Promise<Entry> {
     const metainfo = parseTorrent(bytes);
-    const e = this.create(metainfo.infoHashHex, options, undefined);
-    e.metainfo = metainfo;
-    await writeAtomic(this.torrentFile(metainfo.infoHashHex), bytes);
-    return this.added(e);
+    return this.admit(metainfo.infoHashHex, async () => {
+      const e = this.create(metainfo.infoHashHex, options, undefined);
+      e.metainfo = metainfo;
+      await writeAtomic(this.torrentFile(metainfo.infoHashHex), bytes);
+      return this.added(e);
+    });
   }
 
   /** A magnet link: the metadata is fetched from peers (DHT, its trackers, x.pe), then the download starts. */
@@ -108,8 +114,7 @@ export class TorrentManager {
     const magnet = parseMagnet(link);
     if (magnet.infoHashHex === undefined) throw new DaemonError('bad-request', 'the magnet link has no BitTorrent v1 info hash (xt=urn:btih:...)');
     if (!this.init.dht && magnet.trackers.length === 0 && magnet.peers.length === 0) throw new DaemonError('bad-request', 'the DHT is off, and the magnet link names no tracker (tr=) or peer (x.pe=) to get the metadata from');
-    const e = this.create(magnet.infoHashHex, options, link);
-    return this.added(e);
+    return this.admit(magnet.infoHashHex, () => this.added(this.create(magnet.infoHashHex!, options, link)));
   }
 
   /** A URL: a magnet link, or an http(s) URL of a .torrent file. */
@@ -140,10 +145,12 @@ export class TorrentManager {
       signal: this.shutdown.signal,
     });
     const m = created.metainfo;
-    const e = this.create(m.infoHashHex, { savePath: dirname(full) }, undefined, basename(full));
-    e.metainfo = m;
-    await writeAtomic(this.torrentFile(m.infoHashHex), created.torrent);
-    await this.added(e);
+    const e = await this.admit(m.infoHashHex, async () => {
+      const entry = this.create(m.infoHashHex, { savePath: dirname(full) }, undefined, basename(full));
+      entry.metainfo = m;
+      await writeAtomic(this.torrentFile(m.infoHashHex), created.torrent);
+      return this.added(entry);
+    });
     return { entry: e, magnet: formatMagnet({ infoHash: m.infoHash, name: m.name, trackers: m.announceList.flat() }) };
   }
 
@@ -175,14 +182,18 @@ export class TorrentManager {
     e.removed = true;
     e.fetching?.abort();
     e.checking?.abort();
+    const removal = e.serial(async () => {
+      await this.stopEngine(e);
+      await unlink(this.torrentFile(e.infoHash)).catch(() => undefined);
+      await unlink(this.resumeFile(e.infoHash)).catch(() => undefined);
+      // The torrent's own files only, laid out as the store laid them out (paths.ts); whatever else is there stays.
+      if (deleteData && e.metainfo !== undefined) await deleteTorrentFiles(this.layoutOf(e, e.metainfo), e.saved.savePath);
+    });
+    const done = removal.catch(() => undefined);
+    this.removing.set(e.infoHash, done);
+    void done.then(() => this.removing.get(e.infoHash) === done && this.removing.delete(e.infoHash));
     try {
-      await e.serial(async () => {
-        await this.stopEngine(e);
-        await unlink(this.torrentFile(e.infoHash)).catch(() => undefined);
-        await unlink(this.resumeFile(e.infoHash)).catch(() => undefined);
-        // The torrent's own files only, laid out as the store laid them out (paths.ts); whatever else is there stays.
-        if (deleteData && e.metainfo !== undefined) await deleteTorrentFiles(this.layoutOf(e, e.metainfo), e.saved.savePath);
-      });
+      await removal;
     } finally {
       // Gone from the list even if deleting a file failed (the error says which).
       await this.save();
@@ -225,6 +236,22 @@ export class TorrentManager {
   }
 
   // --- internals ---------------------------------------------------------
+
+  /**
+   * Run `add` for a torrent not in the list: after a removal of the same torrent still in progress (its
+   * stop, then the unlinking of its .torrent and resume files, would otherwise hit the new entry's), and
+   * never twice at once.
+   */
+  private async admit(infoHash: string, add: () => Promise<Entry>): Promise<Entry> {
+    await this.removing.get(infoHash);
+    if (this.entries.has(infoHash) || this.adding.has(infoHash)) throw new DaemonError('conflict', `torrent ${infoHash} is already in the daemon`);
+    this.adding.add(infoHash);
+    try {
+      return await add();
+    } finally {
+      this.adding.delete(infoHash);
+    }
+  }
 
   private create(infoHash: string, options: AddOptions, magnet: string | undefined, name?: string): Entry {
     if (this.entries.has(infoHash)) throw new DaemonError('conflict', `torrent ${infoHash} is already in the daemon`);

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseTorrent } from '../../src/metainfo/index.js';
 import type { ApiErrorBody, TorrentDetails, TorrentSummary } from '../../src/web/index.js';
-import { bytesOf, multiInfo, torrentBytes } from '../metainfo/fixtures.js';
+import { bytesOf, multiInfo, singleInfo, torrentBytes } from '../metainfo/fixtures.js';
 import { json, request, startDaemon, until, type RunningDaemon } from './daemon.js';
 
 /*
  * What the daemon may touch on disk: removing a torrent with its data
  * deletes the torrent's files and nothing else; sharing a folder exposes
- * what is inside it and nothing of the daemon's own.
+ * what is inside it and nothing of the daemon's own; a torrent removed and
+ * added again at once is there, whole, after a restart.
  */
 
 let dir: string;
@@ -131,5 +134,41 @@ describe('peerkit daemon: share', () => {
     const t = r.json<TorrentSummary>();
     assert.equal(t.name, 'real-folder');
     await until('seeding', inState(t.infoHash, 'seeding'));
+  });
+});
+
+describe('peerkit daemon: remove, then add the same torrent again at once', () => {
+  it('the second add waits for the removal, and the torrent is whole after a restart', async () => {
+    // A tracker that answers `started` and never answers `stopped`: the removal's stop takes its full 5 s.
+    const held: ServerResponse[] = [];
+    const tracker = createServer((req, res) => {
+      if (req.url?.includes('event=stopped') === true) held.push(res);
+      else res.end('d8:intervali1800e5:peers0:e');
+    });
+    await new Promise<void>((resolve) => tracker.listen(0, '127.0.0.1', resolve));
+    try {
+      const data = bytesOf(50_000, 9);
+      const save = join(dir, 'again');
+      await mkdir(save, { recursive: true });
+      await writeFile(join(save, 'again.bin'), data);
+      const torrent = torrentBytes(singleInfo(data, 16384, 'again.bin'), { announce: `http://127.0.0.1:${(tracker.address() as AddressInfo).port}/announce` });
+      const hash = await add(torrent, save);
+      await until('the tracker answered', async () => ((await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>().trackers[0]?.status === 'working' ? true : undefined));
+
+      const removed = request(d, 'DELETE', `/api/torrents/${hash}`);
+      await until('removed from the list', async () => ((await request(d, 'GET', `/api/torrents/${hash}`)).status === 404 ? true : undefined));
+      assert.equal(await add(torrent, save), hash);
+      assert.equal((await removed).status, 200);
+      await until('seeding again', async () => ((await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>().state === 'seeding' ? true : undefined));
+
+      assert.equal(await d.stop(), 0);
+      d = await startDaemon(dir);
+      const t = (await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>();
+      assert.equal(t.error, null, 'its .torrent file is still there');
+      await until('seeding after the restart', async () => ((await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>().state === 'seeding' ? true : undefined));
+    } finally {
+      for (const res of held) res.destroy();
+      tracker.close();
+    }
   });
 });
