@@ -137,8 +137,11 @@ export class Daemon {
     for (const hash of this.events.followed()) {
       const only = (c: { readonly torrent: string | undefined }): boolean => c.torrent === hash;
       const e = this.manager.find(hash);
-      if (e === undefined) this.events.broadcast('removed', { infoHash: hash }, only);
-      else this.events.broadcast('torrent', { details: details(e, now, dht), peers: peers(e, now) }, only);
+      if (e === undefined) {
+        // Said once: the page goes back to the list, and the stream carries on with the rest.
+        this.events.broadcast('removed', { infoHash: hash }, only);
+        this.events.unfollow(hash);
+      } else this.events.broadcast('torrent', { details: details(e, now, dht), peers: peers(e, now) }, only);
     }
   }
 }
