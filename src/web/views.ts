@@ -59,7 +59,8 @@ export function summary(e: Entry, now: number): TorrentSummary {
     paused: e.saved.paused,
     savePath: e.saved.savePath,
     addedAt: e.saved.addedAt,
-    eta: state === 'downloading' && downloadRate > 0 ? Math.ceil((size - done) / downloadRate) : null,
+    // What is left of the files not skipped: a skipped file is never downloaded, so it takes no time.
+    eta: state === 'downloading' && downloadRate > 0 ? Math.ceil(e.bytesLeft() / downloadRate) : null,
     error: e.error ?? t?.error?.message ?? null,
   };
 }
