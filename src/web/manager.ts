@@ -156,7 +156,8 @@ export class TorrentManager {
 
   async pause(infoHash: string): Promise<Entry> {
     const e = this.get(infoHash);
-    // Not queued: a metadata fetch in progress holds the queue until it is aborted.
+    // Said at once, not queued: the queue applies the last word (begin looks at `paused` when its turn comes),
+    // and a metadata fetch in progress holds the queue until it is aborted.
     e.update({ paused: true });
     e.fetching?.abort();
     await e.serial(() => this.stopEngine(e));
@@ -166,11 +167,10 @@ export class TorrentManager {
 
   async resume(infoHash: string): Promise<Entry> {
     const e = this.get(infoHash);
-    await e.serial(async () => {
-      if (!e.saved.paused && e.error === undefined) return;
-      e.update({ paused: false });
-      e.error = undefined;
-    });
+    if (!e.saved.paused && e.error === undefined) return e;
+    // Said at once, as pause says it: of a resume and a pause that arrive together, the later one wins.
+    e.update({ paused: false });
+    e.error = undefined;
     this.begin(e);
     await this.save();
     return e;
