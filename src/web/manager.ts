@@ -20,7 +20,8 @@ import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTo
  *
  * Operations on one entry run one after another (`Entry.serial`): a pause
  * that arrives while the torrent is still checking its data waits for the
- * check, instead of racing it.
+ * check (whose result the resume data then keeps), instead of racing it;
+ * removing the torrent, or stopping the daemon, abandons the check.
  */
 
 export interface ManagerInit {
