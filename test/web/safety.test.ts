@@ -15,7 +15,8 @@ import { json, request, startDaemon, until, type RunningDaemon } from './daemon.
  * What the daemon may touch on disk: removing a torrent with its data
  * deletes the torrent's files and nothing else; sharing a folder exposes
  * what is inside it and nothing of the daemon's own; a torrent removed and
- * added again at once is there, whole, after a restart.
+ * added again at once is there, whole, after a restart; what a torrent
+ * names reaches the log escaped.
  */
 
 let dir: string;
@@ -170,5 +171,23 @@ describe('peerkit daemon: remove, then add the same torrent again at once', () =
       for (const res of held) res.destroy();
       tracker.close();
     }
+  });
+});
+
+describe("peerkit daemon: its log", () => {
+  it("escapes what a torrent names (a hostile name cannot drive the terminal)", async () => {
+    const name = 'evil\u001b]0;owned\u0007\u001b[2J';
+    // An empty file is made when the torrent starts: that is when the folder in the way is met.
+    const torrent = torrentBytes(multiInfo([{ path: ['empty.txt'], data: new Uint8Array(0) }, ...files], 16384, name), { announce: 'http://127.0.0.1:9/announce' });
+    const save = join(dir, 'log');
+    await mkdir(save, { recursive: true });
+    // A file where the torrent's folder should be: the start fails, and the error names the path.
+    await writeFile(join(save, name), 'in the way');
+    const hash = await add(torrent, save);
+    await until('the error', async () => ((await request(d, 'GET', `/api/torrents/${hash}`)).json<TorrentDetails>().state === 'error' ? true : undefined));
+    await until('the log line', async () => (d.stderr().includes(hash) ? true : undefined));
+    assert.match(d.stderr(), /evil\\u001b\]0;owned\\u0007\\u001b\[2J/);
+    // eslint-disable-next-line no-control-regex -- control characters are what must not be there
+    assert.doesNotMatch(d.stderr(), /[\u0007\u001b]/);
   });
 });

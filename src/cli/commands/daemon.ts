@@ -6,6 +6,7 @@ import { parseCommandLine } from '../args.js';
 import { CommandError, UsageError } from '../errors.js';
 import type { Command } from '../main.js';
 import { closeSession, openSession, parseRate, untilInterrupted } from '../transfer.js';
+import { printable } from '../format.js';
 import { VERSION } from '../version.js';
 
 const usage = `Usage: peerkit daemon [options]
@@ -99,7 +100,8 @@ export const daemonCommand: Command = {
     const uiPort = uiPortFlag ?? config.uiPort;
     const downloadDir = resolve(values['download-dir'] ?? config.downloadDir);
     const trackerPort = values['no-tracker'] === true ? null : (trackerPortFlag ?? config.trackerPort);
-    const warn = (m: string): void => void process.stderr.write(`peerkit: ${m}\n`);
+    // What a torrent names (its file names, its trackers' messages) reaches the log: escaped, so it cannot drive the terminal.
+    const warn = (m: string): void => void process.stderr.write(`peerkit: ${m.split('\n').map(printable).join('\n')}\n`);
 
     let tracker: TrackerServer | undefined;
     if (trackerPort !== null) {
