@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -125,6 +126,13 @@ describe('peerkit daemon: live events', () => {
     // One that hangs up before reading anything.
     const early = await openStream();
     early.destroy();
+    // An upload cut short: half a body, then gone.
+    await new Promise<void>((resolve) => {
+      const cut = connect(d.port, '127.0.0.1', () => {
+        cut.write(`POST /api/torrents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${d.token}\r\nContent-Type: application/x-bittorrent\r\nContent-Length: 5000\r\n\r\nd8:announce`, () => setTimeout(() => cut.destroy(), 100));
+      });
+      cut.on('close', () => resolve());
+    });
     // One that never reads again: its frames pile up in the kernel, then are skipped.
     const stuck = await openStream();
     stuck.pause();
