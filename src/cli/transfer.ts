@@ -96,7 +96,14 @@ export interface OpenSession {
  */
 export async function openSession(
   flags: SessionFlags,
-  options: { readonly udpTrackers: boolean; readonly dht: boolean; readonly dhtState?: string | undefined; readonly warn: (m: string) => void },
+  options: {
+    readonly udpTrackers: boolean;
+    readonly dht: boolean;
+    readonly dhtState?: string | undefined;
+    readonly warn: (m: string) => void;
+    /** The options that set the peer port and address, as the command names them (for its errors). @default '--port', '--host' */
+    readonly flagNames?: { readonly port: string; readonly host: string };
+  },
 ): Promise<OpenSession & { readonly joined: Promise<number> }> {
   const maxUpload = parseRate(flags['max-upload'], '--max-upload');
   const maxDownload = parseRate(flags['max-download'], '--max-download');
@@ -122,8 +129,9 @@ export async function openSession(
       if (code === 'EADDRINUSE' && port !== ports[ports.length - 1]) continue;
       udp?.close();
       dht?.node.close();
-      if (code === 'EADDRINUSE') throw new StorageError('io', `port ${port} is already in use: choose another with --port`);
-      if (code === 'EADDRNOTAVAIL') throw new StorageError('io', `cannot listen on ${host}: no such local address`);
+      const flag = options.flagNames ?? { port: '--port', host: '--host' };
+      if (code === 'EADDRINUSE') throw new StorageError('io', `port ${port} is already in use: choose another with ${flag.port}`);
+      if (code === 'EADDRNOTAVAIL') throw new StorageError('io', `cannot listen on ${host}: no such local address (see ${flag.host})`);
       throw e;
     }
   }

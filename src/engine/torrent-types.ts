@@ -43,6 +43,8 @@ export interface TorrentOptions {
   /** Neighbours for this torrent. @default 50 */
   readonly maxPeers?: number;
   readonly onCheckProgress?: (done: number, total: number) => void;
+  /** Abandons the check of existing data (a daemon told to stop): `start` then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
   /** Trust that the store holds every piece, without a check (tests and the lab, whose seeders are built in memory). @default false */
   readonly assumeComplete?: boolean;
   /**

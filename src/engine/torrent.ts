@@ -215,6 +215,7 @@ export class Torrent {
     if (this.options.fileStore !== undefined) {
       const r = await checkExisting(this.metainfo, this.options.fileStore, this.options.resumeFile, {
         ...(this.options.onCheckProgress !== undefined && { onProgress: this.options.onCheckProgress }),
+        ...(this.options.signal !== undefined && { signal: this.options.signal }),
       });
       const have = Bitfield.fromBytes(r.have, this.pieceCount);
       for (let i = 0; i < this.pieceCount; i++) {

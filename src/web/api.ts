@@ -93,10 +93,11 @@ const ROUTES: readonly (readonly [method: string, path: string, handler: Handler
   [
     'GET',
     'events',
-    (ctx, _q, res, url) => {
+    (ctx, req, res, url) => {
       const torrent = url.searchParams.get('torrent') ?? undefined;
       const followed = torrent === undefined ? undefined : ctx.manager.get(torrent).infoHash; // a 404 now, not silence later
-      ctx.events.add(res, followed);
+      const client = ctx.events.add(res, followed);
+      if (req.method === 'HEAD') ctx.events.remove(client); // the headers, not a stream without end
     },
   ],
 ];

@@ -85,7 +85,7 @@ export class Daemon {
       const { server, port } = await listen((p) => ({ auth: auth(p), assets, api, log: init.log }), init.host ?? '127.0.0.1', init.port);
       // Said once it is sure to run: a daemon that cannot start has one thing to say, why.
       if (!assets.built) init.log(`the web UI is not built (nothing in ${assets.dir}): run \`npm run build\`; the API works without it`);
-      return new Daemon(components, manager, server, port, events, lab, api);
+      return new Daemon(components, manager, server, port, events, lab, api, init.log);
     } catch (e) {
       await manager.close();
       throw e;
@@ -101,8 +101,17 @@ export class Daemon {
     private readonly events: EventHub,
     private readonly lab: LabRunner,
     private readonly api: ApiContext,
+    log: (message: string) => void,
   ) {
-    this.timers = [setInterval(() => this.tick(), TICK_MS), setInterval(() => this.events.ping(), PING_MS)];
+    const tick = (): void => {
+      // A bug in one view must not take the daemon down with it (an exception in a timer ends the process).
+      try {
+        this.tick();
+      } catch (e) {
+        log(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      }
+    };
+    this.timers = [setInterval(tick, TICK_MS), setInterval(() => this.events.ping(), PING_MS)];
   }
 
   /** Stop serving, then stop every torrent (trackers hear `stopped`, resume data is written). The components stay open. */
@@ -128,8 +137,11 @@ export class Daemon {
     for (const hash of this.events.followed()) {
       const only = (c: { readonly torrent: string | undefined }): boolean => c.torrent === hash;
       const e = this.manager.find(hash);
-      if (e === undefined) this.events.broadcast('removed', { infoHash: hash }, only);
-      else this.events.broadcast('torrent', { details: details(e, now, dht), peers: peers(e, now) }, only);
+      if (e === undefined) {
+        // Said once: the page goes back to the list, and the stream carries on with the rest.
+        this.events.broadcast('removed', { infoHash: hash }, only);
+        this.events.unfollow(hash);
+      } else this.events.broadcast('torrent', { details: details(e, now, dht), peers: peers(e, now) }, only);
     }
   }
 }

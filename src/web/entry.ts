@@ -1,7 +1,7 @@
 import type { Torrent, TorrentEvent } from '../engine/index.js';
 import type { Metainfo } from '../metainfo/index.js';
 import type { Endpoint } from '../net/index.js';
-import type { RateSample, TrackerStatus } from './api-types.js';
+import type { FilePriority, RateSample, TrackerStatus } from './api-types.js';
 import type { SavedTorrent } from './state.js';
 
 /*
@@ -27,7 +27,8 @@ export class Entry {
   fetching: AbortController | undefined;
   /** Peers that gave us the metadata: dialled first. */
   fetchedPeers: Endpoint[] | undefined;
-  starting = false;
+  /** Set while the engine checks the existing data before starting: aborting it abandons the check. */
+  checking: AbortController | undefined;
   removed = false;
   /** The verified pieces while no Torrent runs (paused, or before the check), from the last run or the resume file. */
   lastHave: ((index: number) => boolean) | undefined;
@@ -109,23 +110,35 @@ export class Entry {
   applySelection(): void {
     const t = this.torrent;
     const m = this.metainfo;
-    const priorities = this.saved.priorities;
-    if (t === undefined || m === undefined || priorities === undefined) return;
-    const piecesOf = (level: (p: string) => boolean): Uint8Array => {
-      const wanted = new Uint8Array(m.pieceCount);
-      m.files.forEach((f, i) => {
-        if (f.padding || !level(priorities[i] ?? 'normal')) return;
-        const range = m.layout.filePieces(i);
-        if (range !== undefined) wanted.fill(1, range.first, range.last + 1);
-      });
-      return wanted;
-    };
-    const high = piecesOf((p) => p === 'high');
+    if (t === undefined || m === undefined || this.saved.priorities === undefined) return;
+    const high = this.piecesOf(m, (p) => p === 'high');
     let highMissing = false;
     for (let i = 0; i < m.pieceCount && !highMissing; i++) highMissing = high[i] === 1 && !t.hasPiece(i);
     this.highPhase = highMissing;
-    const wanted = highMissing ? high : piecesOf((p) => p !== 'skip');
+    const wanted = highMissing ? high : this.piecesOf(m, (p) => p !== 'skip');
     t.selectPieces((i) => wanted[i] === 1);
+  }
+
+  /** Bytes still to download: the pieces of the files not skipped that are not verified yet. */
+  bytesLeft(): number {
+    const m = this.metainfo;
+    if (m === undefined) return 0;
+    const wanted = this.piecesOf(m, (p) => p !== 'skip');
+    let left = 0;
+    for (let i = 0; i < m.pieceCount; i++) if (wanted[i] === 1 && !this.hasPiece(i)) left += m.layout.pieceSize(i);
+    return left;
+  }
+
+  /** The pieces that hold some of a file whose priority passes `level` (padding files hold nothing). */
+  private piecesOf(m: Metainfo, level: (p: FilePriority) => boolean): Uint8Array {
+    const priorities = this.saved.priorities;
+    const wanted = new Uint8Array(m.pieceCount);
+    m.files.forEach((f, i) => {
+      if (f.padding || !level(priorities?.[i] ?? 'normal')) return;
+      const range = m.layout.filePieces(i);
+      if (range !== undefined) wanted.fill(1, range.first, range.last + 1);
+    });
+    return wanted;
   }
 
   sample(wallNow: number, clockNow: number): void {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fetchMetadata, type Session, type Torrent } from '../engine/index.js';
 import { createTorrent, formatMagnet, isMagnet, parseMagnet, parseTorrent, torrentFromInfo, DEFAULT_MAX_TORRENT, type Metainfo } from '../metainfo/index.js';
@@ -6,6 +6,7 @@ import { HttpError, type Endpoint, type HttpGet } from '../net/index.js';
 import { hasBit, openFileStore, readResume } from '../storage/index.js';
 import { writeAtomic, type DaemonPaths } from './config.js';
 import { Entry } from './entry.js';
+import { checkSavePath, deleteTorrentFiles, shareablePath } from './paths.js';
 import { DaemonError } from './errors.js';
 import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTorrent } from './state.js';
 
@@ -19,7 +20,8 @@ import { FILE_PRIORITIES, readState, writeState, type FilePriority, type SavedTo
  *
  * Operations on one entry run one after another (`Entry.serial`): a pause
  * that arrives while the torrent is still checking its data waits for the
- * check, instead of racing it.
+ * check (whose result the resume data then keeps), instead of racing it;
+ * removing the torrent, or stopping the daemon, abandons the check.
  */
 
 export interface ManagerInit {
@@ -44,8 +46,14 @@ export class TorrentManager {
   readonly session: Session;
   private readonly init: ManagerInit;
   private readonly entries = new Map<string, Entry>();
+  /** Info hashes being added (between the check for a conflict and the entry's arrival in the list). */
+  private readonly adding = new Set<string>();
+  /** Removals in progress: adding the same torrent again waits for its files to be dealt with first. */
+  private readonly removing = new Map<string, Promise<void>>();
   private saving: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Aborted by close: what would hold up a stop (hashing a share) gives up. */
+  private readonly shutdown = new AbortController();
 
   constructor(init: ManagerInit) {
     this.init = init;
@@ -94,10 +102,12 @@ export class TorrentManager {
   /** A .torrent file's bytes. */
   async addTorrentFile(bytes: Uint8Array, options: AddOptions = {}): Promise<Entry> {
     const metainfo = parseTorrent(bytes);
-    const e = this.create(metainfo.infoHashHex, options, undefined);
-    e.metainfo = metainfo;
-    await writeAtomic(this.torrentFile(metainfo.infoHashHex), bytes);
-    return this.added(e);
+    return this.admit(metainfo.infoHashHex, async () => {
+      const e = this.create(metainfo.infoHashHex, options, undefined);
+      e.metainfo = metainfo;
+      await writeAtomic(this.torrentFile(metainfo.infoHashHex), bytes);
+      return this.added(e);
+    });
   }
 
   /** A magnet link: the metadata is fetched from peers (DHT, its trackers, x.pe), then the download starts. */
@@ -105,8 +115,7 @@ export class TorrentManager {
     const magnet = parseMagnet(link);
     if (magnet.infoHashHex === undefined) throw new DaemonError('bad-request', 'the magnet link has no BitTorrent v1 info hash (xt=urn:btih:...)');
     if (!this.init.dht && magnet.trackers.length === 0 && magnet.peers.length === 0) throw new DaemonError('bad-request', 'the DHT is off, and the magnet link names no tracker (tr=) or peer (x.pe=) to get the metadata from');
-    const e = this.create(magnet.infoHashHex, options, link);
-    return this.added(e);
+    return this.admit(magnet.infoHashHex, () => this.added(this.create(magnet.infoHashHex!, options, link)));
   }
 
   /** A URL: a magnet link, or an http(s) URL of a .torrent file. */
@@ -128,25 +137,28 @@ export class TorrentManager {
   /** Make a torrent of a local file or folder (announcing to the embedded tracker) and seed it. */
   async share(path: string): Promise<{ entry: Entry; magnet: string }> {
     if (!isAbsolute(path)) throw new DaemonError('bad-request', `the path must be absolute: ${JSON.stringify(path)}`);
-    const full = resolve(path);
-    const st = await stat(full).catch(() => undefined);
-    if (st === undefined || !(st.isFile() || st.isDirectory())) throw new DaemonError('bad-request', `${full}: no such file or folder`);
+    const { paths } = this.init;
+    const full = await shareablePath(resolve(path), [paths.configDir, paths.stateFile, paths.torrentsDir, paths.resumeDir, paths.dhtState]);
     const created = await createTorrent(full, {
       ...(this.init.trackerUrl !== undefined && { trackers: [[this.init.trackerUrl]] }),
       createdBy: this.init.createdBy,
       creationDate: Math.floor(Date.now() / 1000),
+      signal: this.shutdown.signal,
     });
     const m = created.metainfo;
-    const e = this.create(m.infoHashHex, { savePath: dirname(full) }, undefined, basename(full));
-    e.metainfo = m;
-    await writeAtomic(this.torrentFile(m.infoHashHex), created.torrent);
-    await this.added(e);
+    const e = await this.admit(m.infoHashHex, async () => {
+      const entry = this.create(m.infoHashHex, { savePath: dirname(full) }, undefined, basename(full));
+      entry.metainfo = m;
+      await writeAtomic(this.torrentFile(m.infoHashHex), created.torrent);
+      return this.added(entry);
+    });
     return { entry: e, magnet: formatMagnet({ infoHash: m.infoHash, name: m.name, trackers: m.announceList.flat() }) };
   }
 
   async pause(infoHash: string): Promise<Entry> {
     const e = this.get(infoHash);
-    // Not queued: a metadata fetch in progress holds the queue until it is aborted.
+    // Said at once, not queued: the queue applies the last word (begin looks at `paused` when its turn comes),
+    // and a metadata fetch in progress holds the queue until it is aborted.
     e.update({ paused: true });
     e.fetching?.abort();
     await e.serial(() => this.stopEngine(e));
@@ -156,11 +168,10 @@ export class TorrentManager {
 
   async resume(infoHash: string): Promise<Entry> {
     const e = this.get(infoHash);
-    await e.serial(async () => {
-      if (!e.saved.paused && e.error === undefined) return;
-      e.update({ paused: false });
-      e.error = undefined;
-    });
+    if (!e.saved.paused && e.error === undefined) return e;
+    // Said at once, as pause says it: of a resume and a pause that arrive together, the later one wins.
+    e.update({ paused: false });
+    e.error = undefined;
     this.begin(e);
     await this.save();
     return e;
@@ -171,16 +182,23 @@ export class TorrentManager {
     this.entries.delete(e.infoHash);
     e.removed = true;
     e.fetching?.abort();
-    await e.serial(async () => {
+    e.checking?.abort();
+    const removal = e.serial(async () => {
       await this.stopEngine(e);
       await unlink(this.torrentFile(e.infoHash)).catch(() => undefined);
       await unlink(this.resumeFile(e.infoHash)).catch(() => undefined);
-      if (deleteData && e.metainfo !== undefined) {
-        // The torrent's own top-level file or folder only: its name was made safe when parsed (no `..`, no separators).
-        await rm(join(e.saved.savePath, e.saved.name ?? e.metainfo.name), { recursive: true, force: true });
-      }
+      // The torrent's own files only, laid out as the store laid them out (paths.ts); whatever else is there stays.
+      if (deleteData && e.metainfo !== undefined) await deleteTorrentFiles(this.layoutOf(e, e.metainfo), e.saved.savePath);
     });
-    await this.save();
+    const done = removal.catch(() => undefined);
+    this.removing.set(e.infoHash, done);
+    void done.then(() => this.removing.get(e.infoHash) === done && this.removing.delete(e.infoHash));
+    try {
+      await removal;
+    } finally {
+      // Gone from the list even if deleting a file failed (the error says which).
+      await this.save();
+    }
   }
 
   /** Change file priorities: `changes` maps file index to skip, normal or high. */
@@ -208,19 +226,39 @@ export class TorrentManager {
   /** Stop every torrent (trackers hear `stopped`, resume data is written) and save the list. */
   async close(): Promise<void> {
     this.closed = true;
+    // Nothing in progress holds up the stop: a metadata fetch would wait for peers for ever, a check or a share's hashing for minutes.
+    this.shutdown.abort(new DaemonError('conflict', 'the daemon is stopping'));
+    for (const e of this.entries.values()) {
+      e.fetching?.abort();
+      e.checking?.abort();
+    }
     await Promise.all([...this.entries.values()].map((e) => e.serial(() => this.stopEngine(e))));
     await this.save();
   }
 
   // --- internals ---------------------------------------------------------
 
+  /**
+   * Run `add` for a torrent not in the list: after a removal of the same torrent still in progress (its
+   * stop, then the unlinking of its .torrent and resume files, would otherwise hit the new entry's), and
+   * never twice at once.
+   */
+  private async admit(infoHash: string, add: () => Promise<Entry>): Promise<Entry> {
+    await this.removing.get(infoHash);
+    if (this.entries.has(infoHash) || this.adding.has(infoHash)) throw new DaemonError('conflict', `torrent ${infoHash} is already in the daemon`);
+    this.adding.add(infoHash);
+    try {
+      return await add();
+    } finally {
+      this.adding.delete(infoHash);
+    }
+  }
+
   private create(infoHash: string, options: AddOptions, magnet: string | undefined, name?: string): Entry {
     if (this.entries.has(infoHash)) throw new DaemonError('conflict', `torrent ${infoHash} is already in the daemon`);
-    const savePath = options.savePath ?? this.init.downloadDir;
-    if (!isAbsolute(savePath)) throw new DaemonError('bad-request', `savePath must be absolute: ${JSON.stringify(savePath)}`);
     const saved: SavedTorrent = {
       infoHash,
-      savePath: resolve(savePath),
+      savePath: checkSavePath(options.savePath ?? this.init.downloadDir, this.init.paths),
       ...(name !== undefined && { name }),
       paused: options.paused === true,
       addedAt: Date.now(),
@@ -248,7 +286,7 @@ export class TorrentManager {
         if (e.saved.paused || e.removed || this.closed || e.metainfo === undefined) return;
         await this.startEngine(e, e.metainfo);
       } catch (err) {
-        if (e.removed || e.saved.paused) return;
+        if (e.removed || e.saved.paused || this.closed) return;
         e.error = err instanceof Error ? err.message : String(err);
         this.init.log(`${e.infoHash}: ${e.error}`);
       }
@@ -280,16 +318,17 @@ export class TorrentManager {
 
   private async startEngine(e: Entry, m: Metainfo): Promise<void> {
     await mkdir(e.saved.savePath, { recursive: true });
-    const store = await openFileStore(e.saved.name !== undefined ? { ...m, name: e.saved.name } : m, e.saved.savePath);
-    e.starting = true;
+    const store = await openFileStore(this.layoutOf(e, m), e.saved.savePath);
+    const check = new AbortController();
+    e.checking = check;
     try {
-      const torrent: Torrent = await this.session.add(m, { store, fileStore: store, resumeFile: this.resumeFile(e.infoHash), peers: e.fetchedPeers ?? [] });
+      const torrent: Torrent = await this.session.add(m, { store, fileStore: store, resumeFile: this.resumeFile(e.infoHash), peers: e.fetchedPeers ?? [], signal: check.signal });
       e.attach(torrent);
     } catch (err) {
       await store.close().catch(() => undefined);
       throw err;
     } finally {
-      e.starting = false;
+      e.checking = undefined;
     }
   }
 
@@ -307,6 +346,11 @@ export class TorrentManager {
     if (resume === undefined) return;
     const have = resume.have;
     e.lastHave = (i) => hasBit(have, i);
+  }
+
+  /** The torrent as it lies on disk: a shared file or folder keeps its own name. */
+  private layoutOf(e: Entry, m: Metainfo): Metainfo {
+    return e.saved.name !== undefined ? { ...m, name: e.saved.name } : m;
   }
 
   private torrentFile(infoHash: string): string {

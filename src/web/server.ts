@@ -90,6 +90,8 @@ async function handle(init: WebServerInit, req: IncomingMessage, res: ServerResp
     if (path === '/' && !init.assets.built) throw new DaemonError('not-found', `the web UI is not built (no index.html in ${init.assets.dir}): run \`npm run build\``);
     throw new DaemonError('not-found', `no such page: ${path}`);
   } catch (e) {
+    // A client that went away mid-request (an upload cut short) is told nothing, and is no bug to log.
+    if (req.socket.destroyed) return;
     sendError(init, res, e);
   }
 }

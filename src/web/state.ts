@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { parseMagnet } from '../metainfo/index.js';
 import { writeAtomic } from './config.js';
 import type { FilePriority } from './api-types.js';
 import { DaemonError } from './errors.js';
@@ -48,6 +50,16 @@ export async function readState(path: string): Promise<SavedTorrent[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+  try {
+    return parseState(path, raw);
+  } catch (e) {
+    // Said at start, and the daemon stops there: a list it cannot read is never overwritten with an empty one.
+    if (e instanceof DaemonError) throw new DaemonError('bad-state', `${e.message}: fix it, or move it away to start with no torrents (nothing was changed)`);
+    throw e;
+  }
+}
+
+function parseState(path: string, raw: string): SavedTorrent[] {
   if (raw.length > MAX_STATE_BYTES) throw new DaemonError('bad-state', `${path} is larger than ${MAX_STATE_BYTES} bytes`);
   let v: unknown;
   try {
@@ -57,7 +69,13 @@ export async function readState(path: string): Promise<SavedTorrent[]> {
   }
   const list = (v as Partial<StateFile> | null)?.torrents;
   if (!Array.isArray(list)) throw new DaemonError('bad-state', `${path}: expected { "version": 1, "torrents": [...] }`);
-  return list.map((t, i) => checkSaved(t, `${path}: torrents[${i}]`));
+  const saved = list.map((t, i) => checkSaved(t, `${path}: torrents[${i}]`));
+  const seen = new Set<string>();
+  for (const t of saved) {
+    if (seen.has(t.infoHash)) throw new DaemonError('bad-state', `${path}: torrent ${t.infoHash} is listed twice`);
+    seen.add(t.infoHash);
+  }
+  return saved;
 }
 
 export async function writeState(path: string, torrents: readonly SavedTorrent[]): Promise<void> {
@@ -71,18 +89,35 @@ function checkSaved(t: unknown, where: string): SavedTorrent {
   const infoHash = o['infoHash'];
   if (typeof infoHash !== 'string' || !/^[0-9a-f]{40}$/.test(infoHash)) throw new DaemonError('bad-state', `${where}: bad infoHash`);
   const savePath = o['savePath'];
-  if (typeof savePath !== 'string' || savePath.length === 0) throw new DaemonError('bad-state', `${where}: bad savePath`);
+  // The folder data is deleted from (remove with data) and the name below it: never relative, never more than one name.
+  if (typeof savePath !== 'string' || !isAbsolute(savePath) || savePath.includes('\0')) throw new DaemonError('bad-state', `${where}: savePath must be an absolute path`);
+  const name = o['name'];
+  if (name !== undefined && (typeof name !== 'string' || !isOneName(name))) throw new DaemonError('bad-state', `${where}: name must be a file or folder name, not a path`);
+  const magnet = o['magnet'];
+  if (magnet !== undefined && (typeof magnet !== 'string' || magnetHash(magnet) !== infoHash)) throw new DaemonError('bad-state', `${where}: magnet must be a magnet link for ${infoHash}`);
   const num = (k: string): number => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : 0);
   const priorities = Array.isArray(o['priorities']) ? (o['priorities'] as unknown[]).map((p) => (FILE_PRIORITIES.includes(p as FilePriority) ? (p as FilePriority) : 'normal')) : undefined;
   return {
     infoHash,
     savePath,
-    ...(typeof o['name'] === 'string' && { name: o['name'] }),
+    ...(name !== undefined && { name }),
     paused: o['paused'] === true,
     addedAt: num('addedAt'),
-    ...(typeof o['magnet'] === 'string' && { magnet: o['magnet'] }),
+    ...(magnet !== undefined && { magnet }),
     ...(priorities !== undefined && { priorities }),
     uploaded: num('uploaded'),
     downloaded: num('downloaded'),
   };
+}
+
+function isOneName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+function magnetHash(link: string): string | undefined {
+  try {
+    return parseMagnet(link).infoHashHex;
+  } catch {
+    return undefined;
+  }
 }

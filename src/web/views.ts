@@ -16,7 +16,7 @@ function stateOf(e: Entry): TorrentStateName {
   if (e.saved.paused) return 'paused';
   if (e.metainfo === undefined) return 'metadata';
   const t = e.torrent;
-  if (t === undefined || e.starting || t.state === 'checking') return 'checking';
+  if (t === undefined || e.checking !== undefined || t.state === 'checking') return 'checking';
   if (t.state === 'error') return 'error';
   if (t.state === 'seeding') return 'seeding';
   if (t.state === 'stopped') return 'paused';
@@ -59,7 +59,8 @@ export function summary(e: Entry, now: number): TorrentSummary {
     paused: e.saved.paused,
     savePath: e.saved.savePath,
     addedAt: e.saved.addedAt,
-    eta: state === 'downloading' && downloadRate > 0 ? Math.ceil((size - done) / downloadRate) : null,
+    // What is left of the files not skipped: a skipped file is never downloaded, so it takes no time.
+    eta: state === 'downloading' && downloadRate > 0 ? Math.ceil(e.bytesLeft() / downloadRate) : null,
     error: e.error ?? t?.error?.message ?? null,
   };
 }

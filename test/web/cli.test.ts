@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isCleanFailure, peerkit } from '../cli/run.js';
 import { startDaemon } from './daemon.js';
 
-/* `peerkit daemon` as a command: its help, its usage mistakes, a port already taken. */
+/* `peerkit daemon` as a command: its help, its usage mistakes, a port already taken, each named by the option that sets it. */
 
 let dir: string;
 before(async () => {
@@ -33,6 +35,29 @@ describe('peerkit daemon (the command)', () => {
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.ok(isCleanFailure(r), r.stderr);
     }
+  });
+
+  it('a peer port already in use is one line that names --peer-port (--port is the web UI)', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const taken = (busy.address() as AddressInfo).port;
+      const r = await peerkit(['daemon', '--config-dir', join(dir, 'p'), '--data-dir', join(dir, 'p'), '--port', '0', '--peer-host', '127.0.0.1', '--peer-port', String(taken), '--no-tracker', '--no-dht']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(isCleanFailure(r), r.stderr);
+      assert.match(r.stderr, new RegExp(`port ${taken} is already in use: choose another with --peer-port$`, 'm'));
+    } finally {
+      busy.close();
+    }
+  });
+
+  it("a uiHost in daemon.json that is not an address is named as daemon.json's, not as --host", async () => {
+    const config = join(dir, 'h', 'config');
+    await mkdir(config, { recursive: true });
+    await writeFile(join(config, 'daemon.json'), JSON.stringify({ token: 'abcdefghijklmnopqrstuvwx', uiHost: 'my-laptop' }));
+    const r = await peerkit(['daemon', '--config-dir', config, '--data-dir', join(dir, 'h', 'data'), '--no-tracker', '--no-dht']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /"uiHost" in .*daemon\.json "my-laptop" must be an IP address or localhost/);
   });
 
   it('a web UI port already in use is one line that says what to do, and exit 1', async () => {

@@ -11,8 +11,7 @@ import { BIN, ROOT } from '../cli/run.js';
  * does.
  */
 
-export interface RunningDaemon {
-  readonly child: ChildProcess;
+export interface RunningDaemon extends Spawned {
   /** http://127.0.0.1:<port> */
   readonly base: string;
   readonly port: number;
@@ -20,56 +19,17 @@ export interface RunningDaemon {
   /** The login link it printed. */
   readonly loginUrl: string;
   readonly trackerUrl: string | undefined;
-  stdout(): string;
-  stderr(): string;
-  /** SIGTERM, then the exit code (null if it had to be killed). */
-  stop(): Promise<number | null>;
 }
 
 export async function startDaemon(dir: string, extra: readonly string[] = []): Promise<RunningDaemon> {
-  const args = [BIN, 'daemon', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--port', '0', '--peer-host', '127.0.0.1', '--peer-port', '0', '--tracker-port', '0', ...extra];
+  const args = ['daemon', '--config-dir', join(dir, 'config'), '--data-dir', join(dir, 'data'), '--port', '0', '--peer-host', '127.0.0.1', '--peer-port', '0', '--tracker-port', '0', ...extra];
   if (!extra.includes('--bootstrap')) args.push('--no-dht');
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEERKIT_DEBUG: undefined } });
-  let out = '';
-  let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the daemon did not start in 20 s\n--- stdout\n${out}--- stderr\n${err}`)), 20_000);
-    const check = (): void => {
-      if (/Ctrl-C to stop/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the daemon exited (${code}) before it was ready\n--- stdout\n${out}--- stderr\n${err}`));
-    });
-  });
+  const p = await spawnPeerkit(args, /Ctrl-C to stop/);
+  const out = p.stdout();
   const m = /web UI +(http:\/\/127\.0\.0\.1:(\d+))\/login\?token=(\S+)/.exec(out);
   if (m === null) throw new Error(`no web UI line in the daemon's output:\n${out}`);
   const tracker = /tracker +(http:\/\/\S+\/announce)/.exec(out)?.[1];
-  return {
-    child,
-    base: m[1]!,
-    port: Number(m[2]),
-    token: m[3]!,
-    loginUrl: `${m[1]!}/login?token=${m[3]!}`,
-    trackerUrl: tracker,
-    stdout: () => out,
-    stderr: () => err,
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+  return { ...p, base: m[1]!, port: Number(m[2]), token: m[3]!, loginUrl: `${m[1]!}/login?token=${m[3]!}`, trackerUrl: tracker };
 }
 
 export interface Answer {

@@ -167,6 +167,13 @@ test('the web UI: add a torrent a seeder has, watch it download in the peers and
     await phone.getByRole('img', { name: /time to distribute against N/ }).waitFor();
     await shot(phone, 'lab-390x844');
 
+    // Removed elsewhere (here by the API) while its page is open: the page says so and goes back to the list.
+    await page.goto(`${daemon.base}/#/torrent/${hash}/overview`);
+    await page.getByRole('heading', { name: 'lecture.mp4' }).waitFor();
+    assert.equal((await request(daemon, 'DELETE', `/api/torrents/${hash}`)).status, 200);
+    await page.getByText('This torrent was removed.').waitFor();
+    await page.getByText('No torrents yet.').waitFor();
+
     assert.deepEqual(problems, [], 'no errors in the page');
 
     // The browser goes away with its event streams open; the daemon does not notice beyond closing them.

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SessionView, TorrentSummary } from '../../src/web/index.js';
-import { request, startDaemon, type RunningDaemon } from './daemon.js';
+import { json, request, startDaemon, type RunningDaemon } from './daemon.js';
 
 /*
  * The live events (server-sent events on /api/events), and what happens to
@@ -24,11 +25,34 @@ after(async () => {
 });
 
 /** Open the stream; resolves with the response once the headers are in. */
-function openStream(path = '/api/events'): Promise<IncomingMessage> {
+function openStream(path = '/api/events', method = 'GET'): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: d.port, path, headers: { Authorization: `Bearer ${d.token}`, Accept: 'text/event-stream' } }, resolve);
+    const req = httpRequest({ host: '127.0.0.1', port: d.port, path, method, headers: { Authorization: `Bearer ${d.token}`, Accept: 'text/event-stream' } }, resolve);
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** The names of the frames that arrive until `count` frames named `until` have. */
+function eventsUntil(res: IncomingMessage, until: string, count: number): Promise<string[]> {
+  return new Promise((resolve) => {
+    let buffer = '';
+    const names: string[] = [];
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString('utf8');
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const name = /^event: (.*)$/m.exec(buffer.slice(0, end))?.[1];
+        buffer = buffer.slice(end + 2);
+        if (name === undefined) continue;
+        names.push(name);
+        if (names.filter((n) => n === until).length === count) {
+          res.off('data', onData);
+          resolve(names);
+          return;
+        }
+      }
+    };
+    res.on('data', onData);
   });
 }
 
@@ -74,6 +98,26 @@ describe('peerkit daemon: live events', () => {
     res.resume();
   });
 
+  it('tells a page that follows a torrent once that it was removed, then goes on with the list', async () => {
+    const hash = 'e'.repeat(40);
+    assert.equal((await json(d, 'POST', '/api/torrents', { magnet: `magnet:?xt=urn:btih:${hash}&tr=http%3A%2F%2F127.0.0.1%3A9%2Fannounce` })).status, 201);
+    const res = await openStream(`/api/events?torrent=${hash}`);
+    await nextEvent(res, 'torrent');
+    assert.equal((await request(d, 'DELETE', `/api/torrents/${hash}`)).status, 200);
+    const removed = await nextEvent<{ infoHash: string }>(res, 'removed');
+    assert.equal(removed.infoHash, hash);
+    const after = await eventsUntil(res, 'torrents', 3);
+    assert.deepEqual(after.filter((n) => n === 'removed' || n === 'torrent'), [], 'nothing more about it');
+    res.destroy();
+  });
+
+  it('HEAD /api/events answers with the headers, not a stream without end', { timeout: 10_000 }, async () => {
+    const res = await openStream('/api/events', 'HEAD');
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/event-stream/);
+    await new Promise<void>((resolve) => res.on('end', resolve).resume());
+  });
+
   it('keeps running when clients vanish mid-stream or stop reading', async () => {
     // One that hangs up in the middle of a stream, after a frame.
     const gone = await openStream();
@@ -82,6 +126,13 @@ describe('peerkit daemon: live events', () => {
     // One that hangs up before reading anything.
     const early = await openStream();
     early.destroy();
+    // An upload cut short: half a body, then gone.
+    await new Promise<void>((resolve) => {
+      const cut = connect(d.port, '127.0.0.1', () => {
+        cut.write(`POST /api/torrents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${d.token}\r\nContent-Type: application/x-bittorrent\r\nContent-Length: 5000\r\n\r\nd8:announce`, () => setTimeout(() => cut.destroy(), 100));
+      });
+      cut.on('close', () => resolve());
+    });
     // One that never reads again: its frames pile up in the kernel, then are skipped.
     const stuck = await openStream();
     stuck.pause();

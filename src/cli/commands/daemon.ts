@@ -6,16 +6,18 @@ import { parseCommandLine } from '../args.js';
 import { CommandError, UsageError } from '../errors.js';
 import type { Command } from '../main.js';
 import { closeSession, openSession, parseRate, untilInterrupted } from '../transfer.js';
+import { printable } from '../format.js';
 import { VERSION } from '../version.js';
 
 const usage = `Usage: peerkit daemon [options]
 
-Run peerkit in the background of your desktop: one BitTorrent session for
-all your torrents, an embedded tracker and a DHT node, and the web UI, until
-Ctrl-C. What \`npm start\` runs. Open the link it prints: it logs the browser
-in with the token (kept in daemon.json in the config folder; API clients
-send it as "Authorization: Bearer <token>"). Torrents, their settings and
-resume data live in the data folder and come back at the next start.
+Run peerkit as a service, in the foreground until Ctrl-C or SIGTERM: one
+BitTorrent session for all your torrents, an embedded tracker and a DHT
+node, and the web UI. What \`npm start\` runs. Open the link it prints: it
+logs the browser in with the token (kept in daemon.json in the config
+folder; API clients send it as "Authorization: Bearer <token>"). Torrents,
+their settings and resume data live in the data folder and come back at the
+next start.
 
 Options:
       --port <n>              the web UI's port (default: 9080; 0 for any free one)
@@ -23,14 +25,15 @@ Options:
                               machine only; 0.0.0.0 opens it to the network)
       --allow-host <name>     also answer requests for this host name (one that
                               points at this machine); repeatable
-      --download-dir <dir>    where new torrents are saved (default:
-                              $XDG_DATA_HOME/peerkit/downloads)
+      --download-dir <dir>    where new torrents are saved (default: downloadDir
+                              in daemon.json, set at the first start to
+                              downloads/ in the data folder)
       --config-dir <dir>      where daemon.json is (default: $XDG_CONFIG_HOME/peerkit,
                               that is ~/.config/peerkit)
       --data-dir <dir>        where the torrents, resume data and DHT table are
                               (default: $XDG_DATA_HOME/peerkit, ~/.local/share/peerkit)
       --peer-port <n>         port to accept peers on (default: the first free of
-                              6881-6889)
+                              6881-6889, else any free one)
       --peer-host <address>   address to accept peers on (default: 0.0.0.0)
       --tracker-port <n>      the embedded tracker's HTTP and UDP port (default: 6969;
                               0 for any free one)
@@ -90,11 +93,15 @@ export const daemonCommand: Command = {
     const paths = daemonPaths({ configDir: dir(values['config-dir']), dataDir: dir(values['data-dir']) });
     const { config, created } = await loadConfig(paths);
     const uiHost = values.host ?? config.uiHost;
-    if (isIP(uiHost) === 0 && uiHost !== 'localhost') throw new UsageError(`--host ${JSON.stringify(uiHost)} must be an IP address`);
+    if (isIP(uiHost) === 0 && uiHost !== 'localhost') {
+      const from = values.host !== undefined ? '--host' : `"uiHost" in ${paths.configFile}`;
+      throw new UsageError(`${from} ${JSON.stringify(uiHost)} must be an IP address or localhost`);
+    }
     const uiPort = uiPortFlag ?? config.uiPort;
     const downloadDir = resolve(values['download-dir'] ?? config.downloadDir);
     const trackerPort = values['no-tracker'] === true ? null : (trackerPortFlag ?? config.trackerPort);
-    const warn = (m: string): void => void process.stderr.write(`peerkit: ${m}\n`);
+    // What a torrent names (its file names, its trackers' messages) reaches the log: escaped, so it cannot drive the terminal.
+    const warn = (m: string): void => void process.stderr.write(`peerkit: ${m.split('\n').map(printable).join('\n')}\n`);
 
     let tracker: TrackerServer | undefined;
     if (trackerPort !== null) {
@@ -114,7 +121,7 @@ export const daemonCommand: Command = {
       bootstrap: values.bootstrap,
       'no-dht': values['no-dht'],
     };
-    const opened = await openSession(sessionFlags, { udpTrackers: true, dht: true, dhtState: paths.dhtState, warn }).catch(async (e: unknown) => {
+    const opened = await openSession(sessionFlags, { udpTrackers: true, dht: true, dhtState: paths.dhtState, warn, flagNames: { port: '--peer-port', host: '--peer-host' } }).catch(async (e: unknown) => {
       await tracker?.close();
       throw e;
     });
@@ -135,7 +142,9 @@ export const daemonCommand: Command = {
       if (code === 'EADDRNOTAVAIL') throw new CommandError(`cannot listen on ${uiHost}: no such local address (see --host)`);
       throw e;
     }
-    const base = `http://${uiHost.includes(':') ? `[${uiHost}]` : uiHost === '0.0.0.0' ? '127.0.0.1' : uiHost}:${daemon.port}`;
+    // A link this machine's browser can open: the wildcard addresses are reached through loopback.
+    const linkHost = uiHost === '0.0.0.0' ? '127.0.0.1' : uiHost === '::' ? '::1' : uiHost;
+    const base = `http://${linkHost.includes(':') ? `[${linkHost}]` : linkHost}:${daemon.port}`;
     const lines = [
       `peerkit daemon ${VERSION}`,
       `  web UI   ${base}/login?token=${config.token}`,

@@ -6,7 +6,7 @@ import { DhtPage } from './dht.js';
 import { rate } from './format.js';
 import { LabPage } from './lab.js';
 import { LoginPage } from './login.js';
-import { useRoute } from './router.js';
+import { go, useRoute } from './router.js';
 import { TorrentPage } from './torrent.js';
 import { TorrentsPage } from './torrents.js';
 import { TrackerPage } from './tracker.js';
@@ -60,7 +60,12 @@ function App() {
         session: setSession,
         torrent: setDetail,
         lab: setLab,
-        removed: () => setDetail(null),
+        removed: () => {
+          // Removed elsewhere (another tab, a script): this page has nothing left to show.
+          setDetail(null);
+          notify('This torrent was removed.');
+          go('#/');
+        },
       },
       (up) => {
         setConnected(up);

@@ -207,7 +207,7 @@ function RemoveDialog({ t, notify, close }: { t: TorrentSummary; notify: Notify;
   return (
     <Modal title={`Remove ${t.name}?`} onClose={close}>
       <p>
-        It stops at once. Its data in <code>{t.savePath}</code> can stay ({percent(t.progress)} of {bytes(t.size)}), or go with it.
+        It stops at once. Its data in <code>{t.savePath}</code> can stay ({percent(t.progress)} of {bytes(t.size)}), or go with it: only the torrent's own files are deleted, anything else in that folder stays.
       </p>
       <div class="modal-actions">
         <button onClick={close}>Cancel</button>
