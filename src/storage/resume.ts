@@ -1,4 +1,4 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BencodeError, decode, encode, type BValue } from '../bencode/index.js';
 import type { FileLayout } from '../metainfo/index.js';
@@ -103,11 +103,13 @@ let tempCounter = 0;
  * fsync it, rename it over `path` (atomic on POSIX and NTFS), then fsync the
  * folder so the rename itself survives a crash. A reader sees the old file or
  * the new one, never half of one; the temporary file is removed on failure.
+ * The folder is made if it is not there (the first torrent on a machine).
  */
 export async function writeResume(path: string, d: ResumeData): Promise<void> {
   const bytes = encodeResume(d);
   const temp = `${path}.${process.pid}.${tempCounter++}.tmp`;
   try {
+    await mkdir(dirname(path), { recursive: true });
     const h = await open(temp, 'wx', 0o666);
     try {
       await h.writeFile(bytes);

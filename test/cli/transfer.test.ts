@@ -74,4 +74,16 @@ describe('peerkit get / seed: usage and failures', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /nothing to download: every piece was already verified/);
   });
+
+  it('remembers what it verified: on a fresh machine, the next run trusts its resume data instead of hashing again', async () => {
+    const fresh = { XDG_DATA_HOME: join(dir, 'fresh-xdg') };
+    await writeFile(join(dir, 'file.bin'), data);
+    const args = ['get', torrent, '-o', dir, '--host', '127.0.0.1', '--port', '0', '--no-dht', '-v'];
+    const first = await peerkit(args, { env: fresh });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /checked existing data: 13 pieces verified \(0 trusted from resume data, 13 hashed\)/);
+    const second = await peerkit(args, { env: fresh });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /checked existing data: 13 pieces verified \(13 trusted from resume data, 0 hashed\)/);
+  });
 });

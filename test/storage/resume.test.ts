@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -95,8 +95,16 @@ describe('writeResume / readResume', () => {
     assert.deepEqual(await readdir(dir), ['x.resume']);
   });
 
+  it('makes its folder on the first save (a machine that never saved any)', async () => {
+    const path = join(dir, 'peerkit', 'resume', 'x.resume');
+    await writeResume(path, sample);
+    assert.deepEqual(await readResume(path, hash), sample);
+  });
+
   it('leaves nothing behind when it cannot save', async () => {
-    await assert.rejects(writeResume(join(dir, 'missing', 'x.resume'), sample), (e) => e instanceof StorageError && e.code === 'io');
+    await writeFile(join(dir, 'a-file'), 'not a folder');
+    await assert.rejects(writeResume(join(dir, 'a-file', 'x.resume'), sample), (e) => e instanceof StorageError && e.code === 'io');
+    await rm(join(dir, 'a-file'));
     await mkdir(join(dir, 'taken.resume'));
     await assert.rejects(writeResume(join(dir, 'taken.resume'), sample), StorageError);
     assert.deepEqual(await readdir(dir), ['taken.resume']);
