@@ -8,7 +8,6 @@ import { Announcer } from './announcer.js';
 import { PieceAssembler } from './assembler.js';
 import { PeerCandidates } from './candidates.js';
 import { checkExisting, saveResume } from './check.js';
-import { Choker, type ChokeCandidate } from './choker.js';
 import { DhtAnnouncer } from './dht-announcer.js';
 import { TorrentExtensions } from './extensions.js';
 import { clientName, type PeerConnection } from './peer.js';
@@ -16,6 +15,8 @@ import { PiecePicker, requestQueueDepth, requestQueueTime, type BlockRef, type P
 import { RateMeter, takeAll, TokenBucket } from './rate.js';
 import type { Session } from './session.js';
 import { SuperSeeder } from './super-seed.js';
+import { SuperSeeding } from './super-seeding.js';
+import { UploadSlots } from './slots.js';
 import type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
 import { Uploader } from './upload.js';
 
@@ -36,7 +37,6 @@ import { Uploader } from './upload.js';
  */
 
 const TICK_MS = 1000;
-const UNCHOKE_INTERVAL_MS = 10_000;
 const KEEPALIVE_MS = 90_000;
 /** BEP 3 suggests two minutes; a little longer forgives a slow peer's keep-alive. */
 const IDLE_TIMEOUT_MS = 180_000;
@@ -52,8 +52,6 @@ const MAX_REQUEST = 128 * 1024;
 /** Requests a peer may queue at us (BEP 10 `reqq` we advertise). */
 const OUR_REQQ = 2000;
 /** A peer whose connection closed (for a reason other than both seeding) may be dialled again after this long. */
-/** A super-seeder keeps offered to each peer what it sends the peer in this long (at least two pieces): enough to cover a few round trips of have, request and block. */
-const SUPER_SEED_AHEAD_MS = 1500;
 const RECONNECT_MS = 5_000;
 
 export type { TorrentEvent, TorrentOptions, TorrentState } from './torrent-types.js';
@@ -78,7 +76,7 @@ export class Torrent {
   private readonly options: TorrentOptions;
   private readonly store: PieceStore;
   private readonly picker: PiecePicker;
-  private readonly choker: Choker;
+  private readonly slots: UploadSlots;
   private readonly uploader: Uploader;
   private readonly have: Bitfield;
   private readonly peers = new Map<PeerKey, PeerConnection>();
@@ -95,12 +93,11 @@ export class Torrent {
   private readonly extensions: TorrentExtensions;
   private tickTimer: Timer | undefined;
   private refillTimer: Timer | undefined;
-  private lastChokeAt = -Infinity;
   private resumeDirty = false;
   private lastResumeAt = 0;
   private stopping: Promise<void> | undefined;
   /** Set while we are an initial seeder in super-seed mode (BEP 16). */
-  private superSeeder: SuperSeeder | undefined;
+  private superSeeding: SuperSeeding | undefined;
 
   constructor(session: Session, metainfo: Metainfo, options: TorrentOptions) {
     this.session = session;
@@ -112,7 +109,17 @@ export class Torrent {
     this.store = options.store;
     this.have = new Bitfield(metainfo.pieceCount);
     this.picker = new PiecePicker({ pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.length, random: session.random, ...(options.pieceOrder !== undefined && { order: options.pieceOrder }) });
-    this.choker = new Choker({ random: session.random, ...(options.uploadSlots !== undefined && { slots: options.uploadSlots }), ...(options.optimisticUnchoke !== undefined && { optimistic: options.optimisticUnchoke }) });
+    this.slots = new UploadSlots(
+      {
+        peers: () => this.peers.values(),
+        peer: (key) => this.peers.get(key),
+        seeding: () => this.have.complete,
+        now: () => this.now(),
+        choked: (peer) => this.uploader.choked(peer),
+        emit: (e) => this.emit(e),
+      },
+      { random: session.random, ...(options.uploadSlots !== undefined && { slots: options.uploadSlots }), ...(options.optimisticUnchoke !== undefined && { optimistic: options.optimisticUnchoke }) },
+    );
     this.assembler = new PieceAssembler(this.store, metainfo.pieces, metainfo.pieceLength, (i) => metainfo.layout.pieceSize(i), {
       written: (i) => this.pieceWritten(i),
       failed: (i) => this.pieceFailed(i),
@@ -142,7 +149,7 @@ export class Torrent {
         onSent: (peer, n, index) => {
           this.uploaded += n;
           this.uploadRate.add(n, this.now());
-          this.superSeeder?.sent(peer.key, index, n, metainfo.layout.pieceSize(index), this.now());
+          this.superSeeding?.sent(peer, index, n);
         },
         onError: (e) => this.fail(e),
       },
@@ -192,7 +199,7 @@ export class Torrent {
 
   /** Whether `peer` holds the optimistic unchoke slot now. */
   isOptimistic(peer: PeerConnection): boolean {
-    return this.choker.optimistic === peer.key;
+    return this.slots.isOptimistic(peer);
   }
 
   /** Select or skip pieces (file selection): a skipped piece is never requested. Interest follows at once. */
@@ -234,7 +241,11 @@ export class Torrent {
       this.picker.markHave(i);
     }
     this.state = this.have.complete ? 'seeding' : 'downloading';
-    if (this.options.superSeed === true && this.have.complete) this.superSeeder = new SuperSeeder({ pieceCount: this.pieceCount, random: this.session.random, availability: (i) => this.picker.availability(i) });
+    if (this.options.superSeed === true && this.have.complete) {
+      const seeder = new SuperSeeder({ pieceCount: this.pieceCount, random: this.session.random, availability: (i) => this.picker.availability(i) });
+      const m = this.metainfo;
+      this.superSeeding = new SuperSeeding({ peers: () => this.peers.values(), now: () => this.now(), pieceCount: m.pieceCount, pieceLength: m.pieceLength, pieceSize: (i) => m.layout.pieceSize(i) }, seeder);
+    }
     this.lastResumeAt = this.now();
     if (this.options.trackers !== false && !this.metainfo.announceList.every((t) => t.length === 0)) {
       const { session } = this;
@@ -339,9 +350,10 @@ export class Torrent {
     }
     // BEP 6 lets us say "all" or "none" in one byte; otherwise a bitfield, omitted when empty (BEP 3 allows that).
     // A super-seeder says it has nothing and offers pieces one by one.
-    if (peer.extensions.fast && this.have.complete && this.superSeeder === undefined) out.push({ type: 'have-all' });
-    else if (peer.extensions.fast && (this.have.count === 0 || this.superSeeder !== undefined)) out.push({ type: 'have-none' });
-    else if (this.have.count > 0 && this.superSeeder === undefined) out.push({ type: 'bitfield', bitfield: this.have.bytes });
+    const hiding = this.superSeeding?.active === true;
+    if (peer.extensions.fast && this.have.complete && !hiding) out.push({ type: 'have-all' });
+    else if (peer.extensions.fast && (this.have.count === 0 || hiding)) out.push({ type: 'have-none' });
+    else if (this.have.count > 0 && !hiding) out.push({ type: 'bitfield', bitfield: this.have.bytes });
     // BEP 5: tell a DHT-capable peer where our node listens.
     const dht = this.session.dht;
     if (peer.extensions.dht && dht !== undefined && !this.metainfo.private) out.push({ type: 'port', port: dht.local.port });
@@ -356,7 +368,7 @@ export class Torrent {
     if (this.peers.get(peer.key) !== peer) return;
     this.peers.delete(peer.key);
     this.picker.removePeer(peer.key);
-    this.superSeeder?.removePeer(peer.key);
+    this.superSeeding?.removePeer(peer.key);
     this.uploader.forget(peer);
     this.extensions.forget(peer);
     // Two seeds have nothing to say to each other: not again while we seed. Anyone else may be dialled again, after a pause,
@@ -365,9 +377,7 @@ export class Torrent {
     this.emit({ type: 'peer-disconnected', address: peer.address, reason });
     // Its requested blocks are free again: give them to the others.
     for (const p of this.peers.values()) this.fillRequests(p);
-    // The optimistic slot is the choker's to hand on; a regular one is refilled without reshuffling the rest.
-    if (this.choker.optimistic === peer.key) this.chokeRound();
-    else if (!peer.amChoking) this.fillSlot(this.now());
+    this.slots.left(peer);
     this.connectMore();
   }
 
@@ -430,20 +440,14 @@ export class Torrent {
         return;
       case 'interested':
         peer.peerInterested = true;
-        // A free upload slot goes to it now rather than at the next round.
-        if (peer.amChoking && this.unchokedCount() < this.choker.unchokeSlots) this.setChoke(peer, false, now);
+        this.slots.interested(peer, now);
         return;
       case 'not-interested':
         peer.peerInterested = false;
-        // A super-seeder may have more to offer it. Otherwise its upload slot would stand idle until the next
-        // round: choke it (unless it holds the optimistic slot, which is the choker's to move) and give the slot to a
-        // peer that wants something; if it wants something again, it asks like anyone else.
-        // A peer offered new pieces will want them at once: choking it would cost it two round trips.
-        if (this.superSeeder !== undefined && this.offer(peer) > 0) return;
-        if (!peer.amChoking && this.choker.optimistic !== peer.key) {
-          this.setChoke(peer, true, now);
-          this.fillSlot(now);
-        }
+        // A super-seeder may have more to offer it, and a peer offered new pieces will want them at once:
+        // choking it would cost it two round trips.
+        if ((this.superSeeding?.offer(peer) ?? 0) > 0) return;
+        this.slots.lostInterest(peer, now);
         return;
       case 'have':
         if (m.index >= this.pieceCount) return peer.close('have for a piece that does not exist');
@@ -451,8 +455,8 @@ export class Torrent {
         peer.pieces.set(m.index);
         this.picker.peerHave(peer.key, m.index);
         if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
-        if (this.superSeeder !== undefined) {
-          this.offer(peer);
+        if (this.superSeeding?.active === true) {
+          this.superSeeding.offer(peer);
           return;
         }
         // One new piece can only make it interesting, and only if we want that piece.
@@ -525,40 +529,12 @@ export class Torrent {
   private afterPeerPieces(peer: PeerConnection): void {
     // Two seeds have nothing to say to each other.
     if (this.have.complete && peer.pieces.complete) return peer.close('both seeding');
-    if (this.superSeeder !== undefined) {
-      this.offer(peer);
+    if (this.superSeeding?.active === true) {
+      this.superSeeding.offer(peer);
       return;
     }
     this.updateInterest(peer);
     this.fillRequests(peer);
-  }
-
-  /** Super-seeding: top up the pieces offered to `peer`, each as a `have`; how many new ones. */
-  private offer(peer: PeerConnection): number {
-    const seeder = this.superSeeder;
-    if (seeder === undefined) return 0;
-    if (seeder.spread) {
-      this.endSuperSeeding(seeder);
-      return 0;
-    }
-    // Enough pieces in hand for SUPER_SEED_AHEAD_MS at the rate we send it.
-    const now = this.now();
-    const open = Math.ceil((peer.upload.rate(now) * SUPER_SEED_AHEAD_MS) / 1000 / this.metainfo.pieceLength);
-    const pieces = seeder.offers(peer.key, peer.pieces, now, open);
-    if (pieces.length > 0) peer.sendAll(pieces.map((index) => ({ type: 'have', index })), now);
-    return pieces.length;
-  }
-
-  /** Every piece is out in the swarm: become a plain seed, announcing to each peer what it was not offered. */
-  private endSuperSeeding(seeder: SuperSeeder): void {
-    this.superSeeder = undefined;
-    const now = this.now();
-    for (const p of [...this.peers.values()]) {
-      const offered = seeder.offered(p.key);
-      const haves: Message[] = [];
-      for (let i = 0; i < this.pieceCount; i++) if (!offered.has(i)) haves.push({ type: 'have', index: i });
-      p.sendAll(haves, now);
-    }
   }
 
   private updateInterest(peer: PeerConnection): void {
@@ -576,7 +552,7 @@ export class Torrent {
     };
     // Choked peers get no data (BEP 3); nor do requests for pieces we don't have.
     if (peer.amChoking || !this.have.has(r.index) || peer.requests.length >= OUR_REQQ) return reject();
-    if (this.superSeeder !== undefined && !this.superSeeder.mayRequest(peer.key, r.index)) return reject();
+    if (this.superSeeding !== undefined && !this.superSeeding.mayRequest(peer.key, r.index)) return reject();
     this.uploader.enqueue(peer, r);
   }
 
@@ -687,57 +663,6 @@ export class Torrent {
     });
   }
 
-  // --- choking ---------------------------------------------------------------
-
-  /** Upload slots in use. */
-  private unchokedCount(): number {
-    let n = 0;
-    for (const p of this.peers.values()) if (!p.amChoking) n++;
-    return n;
-  }
-
-  private setChoke(peer: PeerConnection, choke: boolean, now: number): void {
-    if (peer.amChoking === choke) return;
-    peer.amChoking = choke;
-    peer.send({ type: choke ? 'choke' : 'unchoke' }, now);
-    if (choke) this.uploader.choked(peer);
-  }
-
-  /** An upload slot came free between rounds: unchoke whom the choker ranks first among the choked. */
-  private fillSlot(now: number): void {
-    if (this.unchokedCount() >= this.choker.unchokeSlots) return;
-    const choked = new Set<PeerKey>();
-    for (const p of this.peers.values()) if (p.amChoking) choked.add(p.key);
-    const key = this.choker.fill(this.chokeCandidates(now), choked, this.have.complete);
-    const peer = key === undefined ? undefined : this.peers.get(key);
-    if (peer !== undefined) this.setChoke(peer, false, now);
-  }
-
-  private chokeCandidates(now: number): ChokeCandidate[] {
-    return [...this.peers.values()].map((p) => ({
-      peer: p.key,
-      interested: p.peerInterested,
-      downloadRate: p.downloadAverage.rate(now),
-      uploadRate: p.uploadAverage.rate(now),
-      connectedAt: p.connectedAt,
-      snubbed: p.snubbed,
-    }));
-  }
-
-  /** Apply the choker's decision: unchoke its picks, choke everyone else. */
-  private chokeRound(): void {
-    const now = this.now();
-    this.lastChokeAt = now;
-    const decision = this.choker.decide(this.chokeCandidates(now), now, this.have.complete);
-    const unchoked: { address: string; reason: string }[] = [];
-    for (const p of this.peers.values()) {
-      const open = decision.unchoke.has(p.key);
-      this.setChoke(p, !open, now);
-      if (open) unchoked.push({ address: p.address, reason: decision.reasons.get(p.key) ?? '' });
-    }
-    this.emit({ type: 'choke-round', unchoked });
-  }
-
   // --- housekeeping ------------------------------------------------------------
 
   private tick(): void {
@@ -763,15 +688,14 @@ export class Torrent {
         for (const o of this.peers.values()) this.fillRequests(o);
       }
     }
-    if (now - this.lastChokeAt >= UNCHOKE_INTERVAL_MS) this.chokeRound();
+    this.slots.tick(now);
     if (this.resumeDirty && now - this.lastResumeAt >= RESUME_SAVE_MS) void this.writeResume();
     if (this.peers.size < 5) {
       this.announcer?.wantMorePeers();
       this.dhtAnnouncer?.wantMorePeers();
     }
     this.extensions.tick(now);
-    // Super-seeding: offers for peers that sent no bitfield, that never announce what we sent them, or got faster.
-    if (this.superSeeder !== undefined) for (const p of [...this.peers.values()]) this.offer(p);
+    this.superSeeding?.tick();
     this.connectMore();
     this.tickTimer = this.session.clock.setTimer(TICK_MS, () => this.tick());
   }
